@@ -1,0 +1,283 @@
+"""Reverse-mode automatic differentiation.
+
+Every differentiable operation is a `Function` with a `forward` and a `backward`, as in
+`torch.autograd.Function`. Calling `Fn.apply(a, b)` runs `forward` on the arrays inside
+the tensors and, if any input needs a gradient, returns a tensor whose `grad_fn` is the
+record of that call (the `ctx`): which inputs it used and what it saved. Those records
+form the graph; `backward()` walks it from the output back to the leaves.
+"""
+import functools
+import threading
+import weakref
+
+import numpy as np
+
+from .errors import ShapeError, broadcast_mismatch, shape_error
+
+# ---------------------------------------------------------------------------- grad mode
+
+
+class _GradMode(threading.local):
+    enabled = True
+
+
+_mode = _GradMode()
+
+
+def is_grad_enabled():
+    return _mode.enabled
+
+
+class set_grad_enabled:
+    """Turn graph recording on or off; usable as a context manager or a decorator."""
+
+    def __init__(self, mode=True):
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        self.previous = _mode.enabled
+        _mode.enabled = self.mode
+        return self
+
+    def __exit__(self, *exc):
+        _mode.enabled = self.previous
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(self.mode):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(set_grad_enabled):
+    """Run code without recording a graph: results have requires_grad=False."""
+
+    def __init__(self):
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    """Record a graph again inside a `no_grad()` block."""
+
+    def __init__(self):
+        super().__init__(True)
+
+
+# ----------------------------------------------------------------------------- Function
+
+
+class Function:
+    """One differentiable operation.
+
+    Subclasses write two static methods:
+      forward(ctx, *inputs, **options) -> array   inputs are arrays or Python numbers
+      backward(ctx, grad) -> gradient for each positional input (None where not needed)
+    `ctx` is the Function instance itself; after the call it is the result's `grad_fn`.
+    """
+
+    op = None               # short lower-case name, used in graphs and error messages
+    _saved = ()             # arrays kept for backward (None once the graph is freed)
+    _hooks = None           # hooks registered on the output tensor
+    _retained = None        # weak reference to the output tensor, if it retains grad
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.op is None:
+            cls.op = cls.__name__.lower()
+
+    @classmethod
+    def apply(cls, *inputs, **options):
+        ctx = cls()
+        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        try:
+            data = cls.forward(ctx, *arrays, **options)
+        except (ValueError, IndexError) as error:
+            raise cls.explain(inputs, options, error) from None
+        if isinstance(data, np.generic):   # full reductions give NumPy scalars
+            data = np.asarray(data)
+        if _mode.enabled:
+            needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
+            if True in needs:
+                ctx.inputs = inputs
+                ctx.needs_input_grad = needs
+                return Tensor._make(data, True, ctx)
+        return Tensor._make(data, False, None)
+
+    @classmethod
+    def explain(cls, inputs, options, error):
+        """Turn NumPy's error into one that names this op and the shapes involved."""
+        shapes = [tuple(x.shape) for x in inputs if hasattr(x, "shape")]
+        if len(shapes) < 2:
+            return ShapeError(f"{cls.op}: input of shape {shapes[0] if shapes else ()} "
+                              f"is not valid here: {error}")
+        return shape_error(cls.op, shapes, broadcast_mismatch(shapes) or str(error))
+
+    # -- what forward() uses to keep values for backward()
+
+    def save_for_backward(self, *arrays):
+        self._saved = arrays
+
+    @property
+    def saved_tensors(self):
+        if self._saved is None:
+            raise RuntimeError(
+                f"{self.op}: trying to backward through the graph a second time, but the "
+                "values this operation saved were freed by the first backward(). Pass "
+                "backward(retain_graph=True) the first time if you need to backpropagate twice.")
+        return self._saved
+
+    # -- introspection, for people and for the graph widgets
+
+    def name(self):
+        return f"{type(self).__name__}Backward"
+
+    def __repr__(self):
+        return f"<{self.name()}>"
+
+    @property
+    def saved_shapes(self):
+        if self._saved is None:
+            return self._freed_shapes
+        return tuple(tuple(a.shape) for a in self._saved if hasattr(a, "shape"))
+
+    @property
+    def next_functions(self):
+        """(grad_fn, 0) per input, as PyTorch gives it; leaves appear as AccumulateGrad."""
+        out = []
+        for x, need in zip(self.inputs, self.needs_input_grad):
+            if not need:
+                out.append((None, 0))
+            else:
+                out.append((x.grad_fn or AccumulateGrad(x), 0))
+        return tuple(out)
+
+    def _release(self):
+        self._freed_shapes = self.saved_shapes
+        self._saved = None
+
+    def register_hook(self, hook):
+        """Run `hook(grad)` on the gradient of this node's output (see Tensor.register_hook)."""
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return _RemovableHandle(self._hooks, hook)
+
+
+class AccumulateGrad:
+    """Stands for a leaf tensor in `next_functions`, as in PyTorch."""
+
+    def __init__(self, variable):
+        self.variable = variable
+        self.next_functions = ()
+
+    def name(self):
+        return "AccumulateGrad"
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
+
+
+class _RemovableHandle:
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+def run_hooks(hooks, grad):
+    """Call tensor hooks in order; a hook may return a replacement gradient."""
+    for hook in hooks:
+        result = hook(Tensor._make(grad, False, None))
+        if result is not None:
+            grad = result.data if isinstance(result, Tensor) else np.asarray(result)
+    return grad
+
+
+# ---------------------------------------------------------------------------- backward
+
+
+def topological_order(root):
+    """Nodes reachable from `root`, each before the nodes that produced its inputs."""
+    order, seen = [], {root}
+    stack = [(root, iter(parents(root)))]
+    while stack:
+        node, pending = stack[-1]
+        for parent in pending:
+            if parent not in seen:
+                seen.add(parent)
+                stack.append((parent, iter(parents(parent))))
+                break
+        else:
+            stack.pop()
+            order.append(node)
+    order.reverse()
+    return order
+
+
+def parents(node):
+    return [x.grad_fn for x, need in zip(node.inputs, node.needs_input_grad)
+            if need and x.grad_fn is not None]
+
+
+def backward(output, gradient=None, retain_graph=False):
+    """Fill `.grad` of every leaf that `output` depends on (see Tensor.backward)."""
+    if not output.requires_grad:
+        raise RuntimeError(
+            "backward(): this tensor does not require grad, so there is no graph to walk. "
+            "Create the inputs with requires_grad=True, and do not compute the output "
+            "inside no_grad().")
+    if gradient is None:
+        if output.data.size != 1:
+            raise RuntimeError(
+                f"backward(): the output has shape {output.shape}, and a gradient can be "
+                "created implicitly only for a scalar output (one element). Reduce it "
+                "first, e.g. out.sum().backward(), or pass backward(gradient=...) with a "
+                f"tensor of shape {output.shape}.")
+        grad = np.ones_like(output.data)
+    else:
+        grad = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
+        if grad.shape != output.data.shape:
+            raise ShapeError(f"backward(): gradient has shape {tuple(grad.shape)} but the "
+                             f"output has shape {output.shape}; they must be equal")
+        grad = grad.astype(output.data.dtype, copy=False)
+
+    if output.grad_fn is None:
+        output._accumulate(grad)
+        return
+
+    pending = {output.grad_fn: grad}
+    for node in topological_order(output.grad_fn):
+        grad = pending.pop(node, None)
+        if grad is None:
+            continue
+        if node._hooks:
+            grad = run_hooks(node._hooks, grad)
+        if node._retained is not None:
+            tensor = node._retained()
+            if tensor is not None:
+                tensor._accumulate(grad)
+        grads = node.backward(node, grad)
+        if type(grads) is not tuple:
+            grads = (grads,)
+        if not retain_graph:
+            node._release()
+        for x, need, g in zip(node.inputs, node.needs_input_grad, grads):
+            if not need or g is None:
+                continue
+            parent = x.grad_fn
+            if parent is None:
+                x._accumulate(g)
+            elif parent in pending:
+                pending[parent] = pending[parent] + g
+            else:
+                pending[parent] = g
+
+
+def retain(node, tensor):
+    node._retained = weakref.ref(tensor)
+
+
+from .tensor import Tensor  # noqa: E402  (tensor.py builds on this module)

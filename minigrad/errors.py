@@ -1,0 +1,22 @@
+"""Error messages a learner can act on: they name the operation and the full shapes."""
+
+
+class ShapeError(RuntimeError):
+    """Operands whose shapes do not fit the operation (a RuntimeError, as in PyTorch)."""
+
+
+def broadcast_mismatch(shapes):
+    """Say which dimension stops `shapes` from broadcasting, or None if they broadcast."""
+    ndim = max(len(s) for s in shapes)
+    for back in range(1, ndim + 1):
+        sizes = {s[-back] for s in shapes if len(s) >= back} - {1}
+        if len(sizes) > 1:
+            return (f"dimension {ndim - back} (counting from the left of the longest "
+                    f"shape) has sizes {' vs '.join(str(s[-back]) if len(s) >= back else '-' for s in shapes)}; "
+                    "sizes must be equal or 1 to broadcast")
+    return None
+
+
+def shape_error(op, shapes, reason):
+    listed = " and ".join(str(tuple(s)) for s in shapes)
+    return ShapeError(f"{op}: shapes {listed} do not fit: {reason}")

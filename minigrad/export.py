@@ -1,0 +1,81 @@
+"""`minigrad.graph(output)`: the computation graph behind a tensor, as plain data.
+
+The result is JSON-ready: lists of dicts holding strings, numbers and lists, so a widget
+(or a person) can draw or inspect it without knowing minigrad's classes.
+"""
+import numpy as np
+
+from .tensor import Tensor
+
+# Tensors with at most this many elements are exported in full; larger ones as a summary.
+FULL_VALUES_UP_TO = 64
+
+
+def graph(output, names=None, values=True, grads=True):
+    """Walk from `output` back to its leaves and describe every tensor and operation.
+
+    names: optional {name: tensor} (e.g. dict(model.named_parameters())) to label tensors.
+    Returns {"nodes": [...], "edges": [...]}: tensor nodes ("kind": "tensor") with id,
+    label, shape, dtype, role ("input", "parameter", "intermediate", "output"), and
+    optionally value/grad summaries; op nodes ("kind": "op") with id, op, label
+    (grad_fn name) and saved_shapes. Edges go from producer to consumer, in the
+    direction of the forward pass.
+    """
+    if not isinstance(output, Tensor):
+        raise TypeError(f"minigrad.graph() takes a minigrad Tensor, not {type(output).__name__}")
+    labels = {id(t): name for name, t in (names or {}).items()}
+    nodes, edges, tensor_ids, op_ids = [], [], {}, {}
+
+    def tensor_node(t):
+        if id(t) in tensor_ids:
+            return tensor_ids[id(t)]
+        tid = f"t{len(tensor_ids)}"
+        tensor_ids[id(t)] = tid
+        if t is output:
+            role = "output"
+        elif t.grad_fn is not None:
+            role = "intermediate"
+        else:
+            role = "parameter" if t.requires_grad else "input"
+        node = {"id": tid, "kind": "tensor", "label": labels.get(id(t), ""),
+                "shape": list(t.shape), "dtype": t.dtype.name, "role": role,
+                "requires_grad": bool(t.requires_grad), "is_leaf": t.grad_fn is None}
+        if values:
+            node["value"] = summarize(t.data)
+        if grads:
+            node["grad"] = None if t.grad is None else summarize(t.grad.data)
+        nodes.append(node)
+        return tid
+
+    stack = [output]
+    tensor_node(output)
+    while stack:
+        t = stack.pop()
+        fn = t.grad_fn
+        if fn is None:
+            continue
+        if id(fn) not in op_ids:
+            op_ids[id(fn)] = oid = f"op{len(op_ids)}"
+            nodes.append({"id": oid, "kind": "op", "op": fn.op, "label": fn.name(),
+                          "saved_shapes": [list(s) for s in fn.saved_shapes]})
+            for x in fn.inputs:
+                if isinstance(x, Tensor):
+                    seen = id(x) in tensor_ids
+                    edges.append({"source": tensor_node(x), "target": oid})
+                    if not seen:
+                        stack.append(x)
+        edges.append({"source": op_ids[id(fn)], "target": tensor_ids[id(t)]})
+    return {"nodes": nodes, "edges": edges}
+
+
+def summarize(array):
+    """Values of a small array in full; a large one as shape statistics."""
+    array = np.asarray(array.get() if hasattr(array, "get") else array)
+    if array.size == 0:
+        return {"numel": 0}
+    as_float = array.astype(np.float64)
+    summary = {"numel": int(array.size), "min": float(as_float.min()),
+               "max": float(as_float.max()), "mean": float(as_float.mean())}
+    if array.size <= FULL_VALUES_UP_TO:
+        summary["data"] = array.tolist()
+    return summary

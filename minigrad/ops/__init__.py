@@ -1,0 +1,1 @@
+"""The differentiable operations, one `Function` each, grouped by kind."""

@@ -1,0 +1,262 @@
+"""Element-wise operations and their derivatives.
+
+Binary ops broadcast like NumPy; their backward sums the gradient back down to each
+input's shape (`unbroadcast`). Either input may be a Python number, in which case
+backward returns None for it.
+"""
+import math
+
+import numpy as np
+
+from ..autograd import Function
+from .util import unbroadcast
+
+
+def _shape(x):
+    return np.shape(x)
+
+
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = _shape(a), _shape(b)
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        sa, sb = ctx.shapes
+        return unbroadcast(grad, sa), unbroadcast(grad, sb)  # d(a+b)/da = d(a+b)/db = 1
+
+
+class Sub(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = _shape(a), _shape(b)
+        return a - b
+
+    @staticmethod
+    def backward(ctx, grad):
+        sa, sb = ctx.shapes
+        return unbroadcast(grad, sa), unbroadcast(-grad, sb)
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        da = unbroadcast(grad * b, _shape(a)) if ctx.needs_input_grad[0] else None
+        db = unbroadcast(grad * a, _shape(b)) if ctx.needs_input_grad[1] else None
+        return da, db
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        da = unbroadcast(grad / b, _shape(a)) if ctx.needs_input_grad[0] else None
+        # d(a/b)/db = -a / b^2
+        db = unbroadcast(-grad * a / (b * b), _shape(b)) if ctx.needs_input_grad[1] else None
+        return da, db
+
+
+class Pow(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        out = a ** b
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, out = ctx.saved_tensors
+        da = db = None
+        if ctx.needs_input_grad[0]:
+            # d(a^b)/da = b * a^(b-1); written with a^(b-1), not out / a, so a = 0 works
+            da = unbroadcast(grad * b * a ** (b - 1), _shape(a))
+        if ctx.needs_input_grad[1]:
+            # d(a^b)/db = a^b * log(a); PyTorch defines it as 0 where a = 0.
+            # A Python-number base stays a Python float, so float32 stays float32.
+            if isinstance(a, (int, float)):
+                log_a = math.log(a) if a != 0 else 0.0
+            else:
+                log_a = np.log(np.where(a == 0, 1, a))
+            db = unbroadcast(grad * out * log_a, _shape(b))
+        return da, db
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return -x
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+class Exp(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = np.exp(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        y, = ctx.saved_tensors
+        return grad * y  # d(e^x)/dx = e^x
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return grad / x  # d(log x)/dx = 1/x
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = np.sqrt(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        y, = ctx.saved_tensors
+        return grad / (2 * y)  # d(sqrt x)/dx = 1 / (2 sqrt x)
+
+
+class Abs(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return grad * np.sign(x)  # d|x|/dx = sign(x), taken as 0 at x = 0
+
+
+class Tanh(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = np.tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        y, = ctx.saved_tensors
+        return grad * (1 - y * y)  # d(tanh x)/dx = 1 - tanh(x)^2
+
+
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx, x):
+        # 1 / (1 + e^-x) overflows e^-x for very negative x; this form never does
+        e = np.exp(-np.abs(x))
+        y = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        y, = ctx.saved_tensors
+        return grad * y * (1 - y)  # d(sigmoid x)/dx = sigmoid(x) (1 - sigmoid(x))
+
+
+class ReLU(Function):
+    op = "relu"
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.maximum(x, 0)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        y, = ctx.saved_tensors
+        return grad * (y > 0)  # d(relu x)/dx = 1 where x > 0, else 0
+
+
+class Clamp(Function):
+    @staticmethod
+    def forward(ctx, x, min=None, max=None):
+        ctx.save_for_backward(x)
+        ctx.bounds = min, max
+        return np.clip(x, min, max)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        lo, hi = ctx.bounds
+        inside = np.ones(x.shape, dtype=bool)  # the gradient passes where x was not clipped
+        if lo is not None:
+            inside &= x >= lo
+        if hi is not None:
+            inside &= x <= hi
+        return grad * inside
+
+
+class Maximum(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        # the larger input gets the gradient; on a tie each gets half, as in PyTorch
+        share_a = (a > b) + (a == b) * grad.dtype.type(0.5)
+        da = unbroadcast(grad * share_a, _shape(a)) if ctx.needs_input_grad[0] else None
+        db = unbroadcast(grad * (1 - share_a), _shape(b)) if ctx.needs_input_grad[1] else None
+        return da, db
+
+
+class Where(Function):
+    @staticmethod
+    def forward(ctx, condition, x, y):
+        ctx.save_for_backward(condition)
+        ctx.shapes = _shape(x), _shape(y)
+        return np.where(condition, x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        condition, = ctx.saved_tensors
+        sx, sy = ctx.shapes
+        zero = np.zeros((), grad.dtype)
+        dx = unbroadcast(np.where(condition, grad, zero), sx) if ctx.needs_input_grad[1] else None
+        dy = unbroadcast(np.where(condition, zero, grad), sy) if ctx.needs_input_grad[2] else None
+        return None, dx, dy
+
+
+class Cast(Function):
+    """A change of dtype; the gradient goes back in the input's dtype."""
+
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.dtype = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.astype(ctx.dtype)
