@@ -7,6 +7,8 @@ record of that call (the `ctx`): which inputs it used and what it saved. Those r
 form the graph; `backward()` walks it from the output back to the leaves.
 """
 import functools
+import heapq
+import itertools
 import threading
 import weakref
 
@@ -22,6 +24,7 @@ class _GradMode(threading.local):
 
 
 _mode = _GradMode()
+_sequence = itertools.count(1)
 
 
 def is_grad_enabled():
@@ -77,6 +80,7 @@ class Function:
     """
 
     op = None               # short lower-case name, used in graphs and error messages
+    seq = 0                 # creation order: a node is always newer than its inputs' nodes
     _saved = ()             # arrays kept for backward (None once the graph is freed)
     _hooks = None           # hooks registered on the output tensor
     _retained = None        # weak reference to the output tensor, if it retains grad
@@ -101,6 +105,7 @@ class Function:
             if True in needs:
                 ctx.inputs = inputs
                 ctx.needs_input_grad = needs
+                ctx.seq = next(_sequence)
                 return Tensor._make(data, True, ctx)
         return Tensor._make(data, False, None)
 
@@ -137,9 +142,10 @@ class Function:
 
     @property
     def saved_shapes(self):
+        """Shapes of the arrays kept for backward; None once backward() freed them."""
         if self._saved is None:
-            return self._freed_shapes
-        return tuple(tuple(a.shape) for a in self._saved if hasattr(a, "shape"))
+            return None
+        return tuple([tuple(getattr(a, "shape", ())) for a in self._saved])
 
     @property
     def next_functions(self):
@@ -153,7 +159,6 @@ class Function:
         return tuple(out)
 
     def _release(self):
-        self._freed_shapes = self.saved_shapes
         self._saved = None
 
     def register_hook(self, hook):
@@ -200,20 +205,19 @@ def run_hooks(hooks, grad):
 
 
 def topological_order(root):
-    """Nodes reachable from `root`, each before the nodes that produced its inputs."""
-    order, seen = [], {root}
-    stack = [(root, iter(parents(root)))]
-    while stack:
-        node, pending = stack[-1]
-        for parent in pending:
+    """Nodes reachable from `root`, each before the nodes that produced its inputs.
+
+    Every node was created after the nodes of its inputs, so newest-first is such an
+    order; the heap hands out the newest node not yet visited.
+    """
+    order, seen, heap = [], {root}, [(-root.seq, root)]
+    while heap:
+        node = heapq.heappop(heap)[1]
+        order.append(node)
+        for parent in parents(node):
             if parent not in seen:
                 seen.add(parent)
-                stack.append((parent, iter(parents(parent))))
-                break
-        else:
-            stack.pop()
-            order.append(node)
-    order.reverse()
+                heapq.heappush(heap, (-parent.seq, parent))
     return order
 
 
@@ -248,11 +252,14 @@ def backward(output, gradient=None, retain_graph=False):
         output._accumulate(grad)
         return
 
-    pending = {output.grad_fn: grad}
-    for node in topological_order(output.grad_fn):
-        grad = pending.pop(node, None)
-        if grad is None:
-            continue
+    # Walk newest node first. A node's consumers are all newer than it, so by the time
+    # it comes off the heap, every gradient flowing into it has been added up.
+    root = output.grad_fn
+    pending = {root: grad}
+    heap = [(-root.seq, root)]
+    while heap:
+        node = heapq.heappop(heap)[1]
+        grad = pending.pop(node)
         if node._hooks:
             grad = run_hooks(node._hooks, grad)
         if node._retained is not None:
@@ -269,11 +276,14 @@ def backward(output, gradient=None, retain_graph=False):
                 continue
             parent = x.grad_fn
             if parent is None:
-                x._accumulate(g)
+                # A fresh array can become the leaf's .grad as it is; one passed through
+                # unchanged (add hands the same array to both inputs) or a view must be copied.
+                x._accumulate(g, owned=g is not grad and g.base is None)
             elif parent in pending:
                 pending[parent] = pending[parent] + g
             else:
                 pending[parent] = g
+                heapq.heappush(heap, (-parent.seq, parent))
 
 
 def retain(node, tensor):

@@ -18,7 +18,8 @@ def graph(output, names=None, values=True, grads=True):
     Returns {"nodes": [...], "edges": [...]}: tensor nodes ("kind": "tensor") with id,
     label, shape, dtype, role ("input", "parameter", "intermediate", "output"), and
     optionally value/grad summaries; op nodes ("kind": "op") with id, op, label
-    (grad_fn name) and saved_shapes. Edges go from producer to consumer, in the
+    (grad_fn name), saved_shapes, and freed (True once backward() released what the
+    op saved, so a second backward through it would fail). Edges go from producer to consumer, in the
     direction of the forward pass.
     """
     if not isinstance(output, Tensor):
@@ -57,7 +58,7 @@ def graph(output, names=None, values=True, grads=True):
         if id(fn) not in op_ids:
             op_ids[id(fn)] = oid = f"op{len(op_ids)}"
             nodes.append({"id": oid, "kind": "op", "op": fn.op, "label": fn.name(),
-                          "saved_shapes": [list(s) for s in fn.saved_shapes]})
+                          "saved_shapes": saved_shapes(fn), "freed": fn.saved_shapes is None})
             for x in fn.inputs:
                 if isinstance(x, Tensor):
                     seen = id(x) in tensor_ids
@@ -66,6 +67,11 @@ def graph(output, names=None, values=True, grads=True):
                         stack.append(x)
         edges.append({"source": op_ids[id(fn)], "target": tensor_ids[id(t)]})
     return {"nodes": nodes, "edges": edges}
+
+
+def saved_shapes(fn):
+    shapes = fn.saved_shapes
+    return [] if shapes is None else [list(s) for s in shapes]
 
 
 def summarize(array):

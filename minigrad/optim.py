@@ -36,10 +36,9 @@ class Optimizer:
                     p.grad = Tensor(np.zeros_like(p.data))
 
     def _with_grads(self):
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    yield group, p, p.grad.data
+        """(group, parameter, gradient array) for every parameter that has a gradient."""
+        return [(group, p, p.grad.data) for group in self.param_groups
+                for p in group["params"] if p.grad is not None]
 
 
 class SGD(Optimizer):

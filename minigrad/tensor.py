@@ -171,12 +171,14 @@ class Tensor:
         """
         autograd.backward(self, gradient, bool(retain_graph))
 
-    def _accumulate(self, grad):
+    def _accumulate(self, grad, owned=False):
+        """Add `grad` into `.grad`; `owned` says no other tensor can see that array."""
         if self._hooks:
-            grad = autograd.run_hooks(self._hooks, grad)
+            grad, owned = autograd.run_hooks(self._hooks, grad), False
         if self.grad is None:
-            # a copy: the same array may have been handed to several tensors
-            self.grad = Tensor._make(grad.astype(self.data.dtype, copy=True), False, None)
+            if not owned or grad.dtype != self.data.dtype:
+                grad = grad.astype(self.data.dtype, copy=True)
+            self.grad = Tensor._make(grad, False, None)
         else:
             self.grad.data = self.grad.data + grad
 

@@ -24,14 +24,11 @@ class Linear(Function):
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
         needs_x, needs_w, needs_b = ctx.needs_input_grad
-        dx = grad @ weight if needs_x else None                     # dL/dx = G W
-        dw = db = None
-        if needs_w or needs_b:
-            g2 = grad.reshape(-1, grad.shape[-1])
-            if needs_w:
-                dw = g2.T @ x.reshape(-1, x.shape[-1])                 # dL/dW = G^T x
-            if needs_b:
-                db = g2.sum(axis=0)                                    # dL/db = sum of G
+        dx = grad @ weight if needs_x else None                   # dL/dx = G W
+        if grad.ndim != 2:           # (..., out): every leading index is one more sample
+            grad, x = grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])
+        dw = grad.T @ x if needs_w else None                        # dL/dW = G^T x
+        db = grad.sum(axis=0) if needs_b else None                  # dL/db = sum of G's rows
         return dx, dw, db
 
     @classmethod
@@ -94,12 +91,17 @@ class CrossEntropy(Function):
         n, classes = logits.shape
         if n and (target.min() < 0 or target.max() >= classes):
             raise ValueError(f"a target is outside the valid classes 0..{classes - 1}")
-        log_p = _log_softmax(logits, 1)
-        losses = -log_p[np.arange(n), target]
-        ctx.save_for_backward(log_p, target)
+        # -log softmax(x)[t] = log(sum(e^(x - max))) - (x[t] - max): shifted by the
+        # row max so that exp() cannot overflow, and only the N target entries needed
+        rows = np.arange(n)
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        e = np.exp(shifted)
+        total = e.sum(axis=1, keepdims=True)
+        losses = np.log(total[:, 0]) - shifted[rows, target]
+        ctx.save_for_backward(e, total, target)
         ctx.reduction = reduction
         if reduction == "mean":
-            return losses.mean()
+            return losses.sum() / n
         if reduction == "sum":
             return losses.sum()
         if reduction == "none":
@@ -108,10 +110,10 @@ class CrossEntropy(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        log_p, target = ctx.saved_tensors
-        n = log_p.shape[0]
+        e, total, target = ctx.saved_tensors
+        n = e.shape[0]
         # d(-log softmax(x)[t])/dx = softmax(x) - onehot(t)
-        d = np.exp(log_p)
+        d = e / total
         d[np.arange(n), target] -= 1
         if ctx.reduction == "mean":
             d *= grad / n
