@@ -194,6 +194,7 @@ class _RemovableHandle:
 
 def run_hooks(hooks, grad):
     """Call tensor hooks in order; a hook may return a replacement gradient."""
+    grad = np.asarray(grad) if isinstance(grad, np.generic) else grad
     for hook in hooks:
         result = hook(Tensor._make(grad, False, None))
         if result is not None:
@@ -257,6 +258,7 @@ def backward(output, gradient=None, retain_graph=False):
     root = output.grad_fn
     pending = {root: grad}
     heap = [(-root.seq, root)]
+    leaves = {}          # leaf tensor -> [gradient so far, whether we own that array]
     while heap:
         node = heapq.heappop(heap)[1]
         grad = pending.pop(node)
@@ -276,14 +278,21 @@ def backward(output, gradient=None, retain_graph=False):
                 continue
             parent = x.grad_fn
             if parent is None:
-                # A fresh array can become the leaf's .grad as it is; one passed through
-                # unchanged (add hands the same array to both inputs) or a view must be copied.
-                x._accumulate(g, owned=g is not grad and g.base is None)
+                if x in leaves:
+                    leaves[x] = [leaves[x][0] + g, True]
+                else:
+                    # A fresh array may become the leaf's .grad as it is; one passed
+                    # through unchanged (add gives the same array to both inputs) or a
+                    # view of another array must be copied first.
+                    leaves[x] = [g, g is not grad and g.base is None]
             elif parent in pending:
                 pending[parent] = pending[parent] + g
             else:
                 pending[parent] = g
                 heapq.heappush(heap, (-parent.seq, parent))
+    # Leaves last, each once with its total gradient, so a leaf's hooks see the sum.
+    for leaf, (g, owned) in leaves.items():
+        leaf._accumulate(g, owned)
 
 
 def retain(node, tensor):

@@ -175,12 +175,14 @@ class Tensor:
         """Add `grad` into `.grad`; `owned` says no other tensor can see that array."""
         if self._hooks:
             grad, owned = autograd.run_hooks(self._hooks, grad), False
+        if isinstance(grad, np.generic):      # ops on 0-d arrays give NumPy scalars
+            grad, owned = np.asarray(grad), True
         if self.grad is None:
             if not owned or grad.dtype != self.data.dtype:
                 grad = grad.astype(self.data.dtype, copy=True)
             self.grad = Tensor._make(grad, False, None)
         else:
-            self.grad.data = self.grad.data + grad
+            self.grad.data += grad     # .grad's array is never shared, so in place is safe
 
     def register_hook(self, hook):
         """Call `hook(grad)` when this tensor's gradient is computed; it may return a
@@ -486,7 +488,7 @@ def as_array(data, dtype=None):
         data = data.detach().cpu().numpy()
     elif hasattr(data, "numpy") and not isinstance(data, np.ndarray):  # a TensorFlow tensor
         data = data.numpy()
-    if isinstance(data, np.ndarray) or hasattr(data, "__cuda_array_interface__"):
+    if isinstance(data, (np.ndarray, np.generic)) or hasattr(data, "__cuda_array_interface__"):
         np_dtype = (_dt.to_numpy_dtype(dtype) if dtype is not None
                     else _dt.supported_numpy_dtype(data.dtype))
         return backend.array_module(data).asarray(data, dtype=np_dtype)

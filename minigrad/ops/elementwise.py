@@ -81,8 +81,11 @@ class Pow(Function):
         a, b, out = ctx.saved_tensors
         da = db = None
         if ctx.needs_input_grad[0]:
-            # d(a^b)/da = b * a^(b-1); written with a^(b-1), not out / a, so a = 0 works
-            da = unbroadcast(grad * b * a ** (b - 1), _shape(a))
+            # d(a^b)/da = b * a^(b-1); written with a^(b-1), not out / a, so a = 0 works.
+            # Where b = 0 it is 0: the formula would give 0 * inf = nan at a = 0.
+            with np.errstate(divide="ignore", invalid="ignore"):
+                local = np.where(b == 0, 0, b * a ** (b - 1))
+            da = unbroadcast(grad * local, _shape(a))
         if ctx.needs_input_grad[1]:
             # d(a^b)/db = a^b * log(a); PyTorch defines it as 0 where a = 0.
             # A Python-number base stays a Python float, so float32 stays float32.
