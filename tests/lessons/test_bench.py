@@ -1,0 +1,255 @@
+"""The benchmark harness produces well-formed results. No test here asserts a speed:
+times are only checked to be positive numbers."""
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lessons import bench
+from lessons.bench import mlp
+
+ROOT = Path(__file__).resolve().parents[2]
+FRAMEWORKS = ["minigrad", "torch", "tf-eager", "tf-function", "numpy"]
+TINY = {"rounds": 1, "steps": 2, "warmup": 1}
+RESULT_KEYS = {
+    "framework", "label", "error", "median_us", "min_us", "max_us", "round_medians_us",
+    "samples", "final_loss", "final_loss_spread", "last_step_loss",
+    "ratio_to_torch", "ratio_to_numpy", "thread_pools", "step_us_by_round",
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_run():
+    """Every framework of the mlp suite, 1 round of 1 warm-up + 2 timed steps."""
+    events = []
+    result = bench.run_suite("mlp", **TINY, progress=events.append)
+    return result, events
+
+
+# --- a tiny run of every framework -----------------------------------------------
+
+
+@pytest.mark.slow
+def test_every_framework_ran(tiny_run):
+    result, _ = tiny_run
+    assert [r["framework"] for r in result["results"]] == FRAMEWORKS
+    for r in result["results"]:
+        assert r["error"] is None, f"{r['framework']} failed:\n{r['error']}"
+        assert set(r) == RESULT_KEYS
+
+
+@pytest.mark.slow
+def test_times_are_positive_and_consistent(tiny_run):
+    result, _ = tiny_run
+    for r in result["results"]:
+        assert r["samples"] == TINY["rounds"] * TINY["steps"]
+        assert 0 < r["min_us"] <= r["median_us"] <= r["max_us"]
+        assert len(r["round_medians_us"]) == TINY["rounds"]
+        assert [len(steps) for steps in r["step_us_by_round"]] == [TINY["steps"]] * TINY["rounds"]
+        assert r["ratio_to_torch"] > 0 and r["ratio_to_numpy"] > 0
+    by_key = {r["framework"]: r for r in result["results"]}
+    assert by_key["torch"]["ratio_to_torch"] == 1.0
+    assert by_key["numpy"]["ratio_to_numpy"] == 1.0
+
+
+@pytest.mark.slow
+def test_losses_are_finite_and_agree_across_frameworks(tiny_run):
+    result, _ = tiny_run
+    start = mlp.evaluate(_problem(), mlp.init_weights(128, 0))
+    finals = [r["final_loss"] for r in result["results"]]
+    lasts = [r["last_step_loss"] for r in result["results"]]
+    assert all(math.isfinite(x) for x in finals + lasts)
+    # same weights, same batches, same number of steps: only float32 rounding differs
+    assert max(finals) - min(finals) < 1e-4
+    assert max(lasts) - min(lasts) < 1e-4
+    # and the steps did train: the loss moved away from the initial loss
+    assert all(f < start - 1e-3 for f in finals)
+
+
+@pytest.mark.slow
+def test_environment_is_recorded(tiny_run):
+    result, _ = tiny_run
+    env = result["environment"]
+    assert env["threads"] == 1 == result["run"]["threads"]
+    assert env["cpu"] and env["cpu_count"] >= 1
+    assert {"python", "numpy", "torch", "tensorflow", "minigrad"} <= set(env["versions"])
+    assert result["run"] == {**TINY, "threads": 1, "quick": False}
+    assert result["config"] == {"hidden": 128, "batch": 64, "lr": 0.1, "seed": 0}
+
+
+@pytest.mark.slow
+def test_every_thread_pool_was_capped(tiny_run):
+    result, _ = tiny_run
+    pools = {r["framework"]: r["thread_pools"] for r in result["results"]}
+    assert pools["torch"]["torch"] == 1
+    assert pools["tf-eager"]["tf_intra_op"] == pools["tf-eager"]["tf_inter_op"] == 1
+    assert pools["tf-function"]["tf_intra_op"] == 1
+    for framework, found in pools.items():
+        assert found and set(found.values()) == {1}, (framework, found)
+
+
+def test_threads_option_reaches_the_libraries():
+    result = bench.run_suite("mlp", frameworks=["numpy", "torch"], threads=2, **TINY)
+    for r in result["results"]:
+        assert r["error"] is None, r["error"]
+        assert set(r["thread_pools"].values()) == {2}, r["thread_pools"]
+    assert result["environment"]["threads"] == 2
+
+
+@pytest.mark.slow
+def test_progress_reports_every_worker(tiny_run):
+    _, events = tiny_run
+    assert [e["done"] for e in events] == list(range(1, len(FRAMEWORKS) + 1))
+    assert all(e["total"] == len(FRAMEWORKS) and e["median_us"] > 0 for e in events)
+
+
+@pytest.mark.slow
+def test_json_written_and_loadable(tiny_run, tmp_path):
+    result, _ = tiny_run
+    path = bench.save_json(result, tmp_path / "results")
+    assert path.parent == tmp_path / "results" and path.name.startswith("mlp-t1-")
+    assert json.loads(path.read_text()) == result
+    second = bench.save_json(result, tmp_path / "results")  # same second: no overwrite
+    assert second != path and second.exists()
+    explicit = bench.save_json(result, tmp_path / "named.json")
+    assert explicit == tmp_path / "named.json" and json.loads(explicit.read_text()) == result
+
+
+@pytest.mark.slow
+def test_markdown_table_lists_every_framework(tiny_run):
+    result, _ = tiny_run
+    text = bench.format_markdown(result)
+    rows = [line for line in text.splitlines() if line.startswith("| ")]
+    assert rows[0].startswith("| framework |")
+    assert len(rows) == 1 + len(FRAMEWORKS)
+    for r in result["results"]:
+        assert any(row.startswith(f"| {r['label']} |") for row in rows)
+
+
+# --- harness behaviour (fast frameworks only) --------------------------------------
+
+
+def test_rounds_are_interleaved():
+    events = []
+    bench.run_suite("mlp", frameworks=["numpy", "minigrad"], rounds=2, steps=1, warmup=0,
+                    progress=events.append)
+    order = [(e["round"], e["framework"]) for e in events]
+    assert order == [(1, "numpy"), (1, "minigrad"), (2, "numpy"), (2, "minigrad")]
+
+
+def test_ratio_missing_when_reference_not_run():
+    result = bench.run_suite("mlp", frameworks=["numpy"], **TINY)
+    (r,) = result["results"]
+    assert r["ratio_to_numpy"] == 1.0 and r["ratio_to_torch"] is None
+    assert "| — |" in bench.format_markdown(result)
+
+
+def test_failing_framework_is_reported_not_raised():
+    suite = bench.Suite(
+        name="test-broken",
+        description="one working and one broken contestant",
+        frameworks={
+            "numpy": bench.Framework("NumPy by hand", "lessons.bench.mlp:build_numpy"),
+            "broken": bench.Framework("broken", "lessons.bench.no_such_module:build"),
+        },
+        problem="lessons.bench.mlp:make_problem",
+        evaluate="lessons.bench.mlp:evaluate",
+        config=dict(mlp.SUITE.config),
+    )
+    bench.register_suite(suite)
+    assert "test-broken" in bench.suite_names()
+    events = []
+    result = bench.run_suite("test-broken", rounds=2, steps=1, warmup=0, progress=events.append)
+    ok, broken = result["results"]
+    assert ok["error"] is None and ok["samples"] == 2
+    assert "no_such_module" in broken["error"] and "median_us" not in broken
+    assert "failed" in bench.format_markdown(result)
+    # a framework that failed is not started again in later rounds
+    assert [e["framework"] for e in events if "error" in e] == ["broken"]
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"rounds": 0}, {"steps": 0}, {"warmup": -1}, {"threads": 0}]
+)
+def test_bad_lengths_rejected(kwargs):
+    with pytest.raises(ValueError):
+        bench.run_suite("mlp", frameworks=["numpy"], **kwargs)
+
+
+def test_unknown_names_rejected():
+    with pytest.raises(KeyError, match="unknown benchmark suite"):
+        bench.get_suite("no-such-suite")
+    with pytest.raises(KeyError, match="no framework"):
+        bench.run_suite("mlp", frameworks=["jax"])
+
+
+def test_importing_bench_imports_no_framework():
+    code = ("import sys, lessons, lessons.bench; "
+            "print(sorted(m for m in ('numpy', 'torch', 'tensorflow', 'minigrad') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_command_line(tmp_path):
+    out_dir = tmp_path / "results"
+    proc = subprocess.run(
+        [sys.executable, "-m", "lessons.bench", "mlp", "--frameworks", "numpy,minigrad",
+         "--rounds", "1", "--steps", "2", "--warmup", "1", "--threads", "1",
+         "--out", str(out_dir)],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "| NumPy by hand |" in proc.stdout and "| minigrad |" in proc.stdout
+    assert "[2/2] round 1" in proc.stderr  # progress goes to stderr
+    (path,) = out_dir.glob("mlp-t1-*.json")
+    saved = json.loads(path.read_text())
+    assert [r["framework"] for r in saved["results"]] == ["numpy", "minigrad"]
+
+
+# --- the hand-written NumPy step against PyTorch's autograd ------------------------
+
+
+def _problem():
+    return mlp.make_problem(dict(mlp.SUITE.config))
+
+
+def test_problem_matches_suite_config():
+    problem = _problem()
+    assert all(X.shape == (64, 64) and X.dtype == np.float32 for X, _ in problem.batches)
+    assert all(y.shape == (64,) and y.dtype == np.int64 for _, y in problem.batches)
+    shapes = {k: v.shape for k, v in problem.init.items()}
+    assert shapes == {"0.weight": (128, 64), "0.bias": (128,),
+                      "2.weight": (10, 128), "2.bias": (10,)}
+    bound = 1 / np.sqrt(64)
+    assert np.abs(problem.init["0.weight"]).max() <= bound
+
+
+def test_numpy_step_matches_torch_autograd():
+    torch = pytest.importorskip("torch")
+    problem = _problem()
+    np_step, np_export = mlp.build_numpy(problem, 1)
+    torch_step, torch_export = mlp.build_torch(problem, 1)
+    for _ in range(3):
+        np_loss, torch_loss = np_step(), torch_step()
+        assert abs(float(np_loss) - torch_loss.item()) < 1e-5
+    np_w, torch_w = np_export(), torch_export()
+    for key in problem.init:
+        np.testing.assert_allclose(np_w[key], torch_w[key], atol=1e-6)
+    assert isinstance(torch_loss, torch.Tensor)
+
+
+def test_evaluate_matches_torch_cross_entropy():
+    torch = pytest.importorskip("torch")
+    problem = _problem()
+    w = {k: torch.tensor(v, dtype=torch.float64) for k, v in problem.init.items()}
+    X = torch.tensor(problem.X_train, dtype=torch.float64)
+    logits = torch.relu(X @ w["0.weight"].T + w["0.bias"]) @ w["2.weight"].T + w["2.bias"]
+    expected = torch.nn.functional.cross_entropy(logits, torch.tensor(problem.y_train))
+    assert mlp.evaluate(problem, problem.init) == pytest.approx(expected.item(), abs=1e-10)
