@@ -6,6 +6,8 @@ Layers, from the bottom up: `dtypes` and `backend` (where data lives), `autograd
 (Function, backward), `ops/` (one Function per operation), `tensor` (the Tensor class),
 then `nn` and `optim`. `minigrad.graph(t)` exports the graph behind `t` as plain data.
 """
+import functools
+
 from . import autograd  # first: tensor.py and the ops build on it
 from . import cuda, nn, optim
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -17,7 +19,7 @@ from .dtypes import dtype, float32, float64, int64
 from .errors import ShapeError
 from .export import graph
 from .ops import elementwise as _E, nn as _N, shape as _S
-from .tensor import Tensor
+from .tensor import Tensor, _promote, _result_dtype
 
 float = float32     # noqa: A001  torch.float is float32
 double = float64
@@ -26,33 +28,38 @@ long = int64
 __version__ = "0.1.0"
 
 
-def _tensor_args(values):
-    return [v if isinstance(v, Tensor) else tensor(v) for v in values]
+def _same_dtype(values):
+    """Tensors of one dtype, promoted as PyTorch does (ints + floats give floats)."""
+    ts = [v if isinstance(v, Tensor) else tensor(v) for v in values]
+    dtypes = {t.data.dtype for t in ts}
+    if len(dtypes) > 1:
+        target = functools.reduce(lambda a, b: _result_dtype(a, b, False), dtypes)
+        ts = [t if t.data.dtype == target else t.to(dtype=target) for t in ts]
+    return ts
 
 
 def cat(tensors, dim=0):
     """Join tensors along an existing dimension."""
-    return _S.Cat.apply(*_tensor_args(tensors), dim=dim)
+    return _S.Cat.apply(*_same_dtype(tensors), dim=dim)
 
 
 def stack(tensors, dim=0):
     """Join tensors along a new dimension."""
-    return _S.Stack.apply(*_tensor_args(tensors), dim=dim)
+    return _S.Stack.apply(*_same_dtype(tensors), dim=dim)
 
 
 def where(condition, input, other):
     """Elements of `input` where `condition` holds, else of `other` (broadcasting)."""
     if isinstance(condition, Tensor):
         condition = condition.data
-    x, y = input, other
-    if isinstance(x, Tensor) or isinstance(y, Tensor):
-        from .tensor import _promote
-        x, y = _promote(x, y)
-    return _E.Where.apply(condition, x, y)
+    if isinstance(input, Tensor) or isinstance(other, Tensor):
+        input, other = _promote(input, other)
+    else:  # two Python numbers: float32 if either is a float, as in PyTorch
+        input, other = _same_dtype([input, other])
+    return _E.Where.apply(condition, input, other)
 
 
 def maximum(input, other):
-    from .tensor import _promote
     return _E.Maximum.apply(*_promote(input, other))
 
 

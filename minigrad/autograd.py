@@ -113,6 +113,8 @@ class Function:
     def explain(cls, inputs, options, error):
         """Turn NumPy's error into one that names this op and the shapes involved."""
         shapes = [tuple(x.shape) for x in inputs if hasattr(x, "shape")]
+        if isinstance(error, IndexError):     # a dim out of range (NumPy's AxisError too)
+            return IndexError(f"{cls.op}: {error} (input shapes {', '.join(map(str, shapes))})")
         if len(shapes) < 2:
             return ShapeError(f"{cls.op}: input of shape {shapes[0] if shapes else ()} "
                               f"is not valid here: {error}")

@@ -11,6 +11,7 @@ import numpy as np
 from . import autograd, backend
 from . import dtypes as _dt
 from .ops import elementwise as E, linalg, nn as N, reduce as R, shape as S
+from .ops.util import normalize_dims
 
 
 class Tensor:
@@ -346,22 +347,22 @@ class Tensor:
     # ---------------------------------------------------------- element-wise
 
     def exp(self):
-        return E.Exp.apply(self)
+        return E.Exp.apply(self._floating())
 
     def log(self):
-        return E.Log.apply(self)
+        return E.Log.apply(self._floating())
 
     def sqrt(self):
-        return E.Sqrt.apply(self)
+        return E.Sqrt.apply(self._floating())
 
     def abs(self):
         return E.Abs.apply(self)
 
     def tanh(self):
-        return E.Tanh.apply(self)
+        return E.Tanh.apply(self._floating())
 
     def sigmoid(self):
-        return E.Sigmoid.apply(self)
+        return E.Sigmoid.apply(self._floating())
 
     def relu(self):
         return E.ReLU.apply(self)
@@ -369,7 +370,8 @@ class Tensor:
     def clamp(self, min=None, max=None):
         if min is None and max is None:
             raise RuntimeError("clamp: at least one of min and max must be given")
-        return E.Clamp.apply(self, min=min, max=max)
+        x = self._floating() if isinstance(min, float) or isinstance(max, float) else self
+        return E.Clamp.apply(x, min=min, max=max)
 
     clip = clamp
 
@@ -378,6 +380,10 @@ class Tensor:
 
     def matmul(self, other):
         return self @ other
+
+    def _floating(self):
+        """This tensor, or a float32 copy if it holds integers (as PyTorch promotes)."""
+        return self if self.data.dtype.kind == "f" else self.to(dtype=_dt.default_float)
 
     # ------------------------------------------------------------ reductions
 
@@ -422,19 +428,18 @@ class Tensor:
         shape = self.data.shape
         if not shape:
             return S.Flatten.apply(self, shape=(1,))
-        start, end = start_dim % len(shape), end_dim % len(shape)
+        start, end = normalize_dims(start_dim, len(shape))[0], normalize_dims(end_dim, len(shape))[0]
         new = shape[:start] + (int(np.prod(shape[start:end + 1])),) + shape[end + 1:]
         return S.Flatten.apply(self, shape=new)
 
     def unsqueeze(self, dim):
         shape = list(self.data.shape)
-        shape.insert(dim % (len(shape) + 1), 1)
+        shape.insert(normalize_dims(dim, len(shape) + 1)[0], 1)
         return S.Unsqueeze.apply(self, shape=tuple(shape))
 
     def squeeze(self, dim=None):
         shape = self.data.shape
-        dims = range(len(shape)) if dim is None else [d % max(len(shape), 1) for d in
-                                                      ((dim,) if isinstance(dim, int) else dim)]
+        dims = range(len(shape)) if dim is None else normalize_dims(dim, len(shape))
         drop = {d for d in dims if shape and shape[d] == 1}
         return S.Squeeze.apply(self, shape=tuple(n for i, n in enumerate(shape) if i not in drop))
 

@@ -97,6 +97,14 @@ class Cat(Function):
     def backward(ctx, grad):
         return tuple(np.split(grad, ctx.splits, axis=ctx.dim))
 
+    @classmethod
+    def explain(cls, inputs, options, error):
+        if isinstance(error, IndexError):
+            return super().explain(inputs, options, error)
+        shapes = [tuple(x.shape) for x in inputs]
+        return shape_error(cls.op, shapes, f"{cls.op} needs every dimension except "
+                           f"dim={options.get('dim', 0)} to match ({cls.op} does not broadcast)")
+
 
 class Stack(Function):
     @staticmethod
@@ -107,3 +115,10 @@ class Stack(Function):
     @staticmethod
     def backward(ctx, grad):
         return tuple(np.moveaxis(grad, ctx.dim, 0))
+
+    @classmethod
+    def explain(cls, inputs, options, error):
+        if isinstance(error, IndexError):
+            return super().explain(inputs, options, error)
+        shapes = [tuple(x.shape) for x in inputs]
+        return shape_error(cls.op, shapes, "stack needs all tensors to have the same shape")

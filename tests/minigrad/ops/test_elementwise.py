@@ -1,0 +1,410 @@
+"""Element-wise ops (minigrad/ops/elementwise.py): forward + backward against torch,
+broadcasting, Python scalars on either side, dtype rules, and float64 gradcheck."""
+
+import numpy as np
+import pytest
+import torch
+
+import minigrad as mg
+from mgtest import (
+    away_from_zero,
+    compare,
+    gradcheck,
+    np_dtype_name,
+    positive,
+    randn,
+)
+
+# Broadcasting shape pairs from the contract plus a few more.
+SHAPE_PAIRS = [
+    ((3, 4), (4,)),
+    ((4,), (3, 4)),
+    ((2, 1, 4), (3, 1)),
+    ((), (2, 3)),
+    ((2, 3), ()),
+    ((3, 1), (1, 4)),
+    ((2, 3), (2, 3)),
+    ((), ()),
+]
+PAIR_IDS = [f"{a}&{b}" for a, b in SHAPE_PAIRS]
+
+
+def _pair(sa, sb, kind="normal"):
+    if kind == "normal":
+        return randn(*sa, seed=1), randn(*sb, seed=2)
+    if kind == "denominator":
+        return randn(*sa, seed=1), away_from_zero(*sb, seed=2, low=0.5)
+    if kind == "pow":
+        return positive(*sa, seed=1, low=0.5, high=2.0), randn(*sb, seed=2)
+    raise ValueError(kind)
+
+
+BINARY = {
+    "add": (lambda T, a, b: a + b, "normal"),
+    "sub": (lambda T, a, b: a - b, "normal"),
+    "mul": (lambda T, a, b: a * b, "normal"),
+    "div": (lambda T, a, b: a / b, "denominator"),
+    "pow": (lambda T, a, b: a**b, "pow"),
+    "maximum": (lambda T, a, b: T.maximum(a, b), "normal"),
+}
+
+
+@pytest.mark.parametrize("name", list(BINARY))
+@pytest.mark.parametrize("sa,sb", SHAPE_PAIRS, ids=PAIR_IDS)
+def test_binary_broadcast_matches_torch(name, sa, sb):
+    fn, kind = BINARY[name]
+    a, b = _pair(sa, sb, kind)
+    compare(fn, a, b)
+
+
+@pytest.mark.parametrize("name", list(BINARY))
+@pytest.mark.parametrize("sa,sb", [((3, 4), (4,)), ((2, 1, 4), (3, 1)), ((), (2, 3))], ids=str)
+def test_binary_gradcheck(name, sa, sb):
+    fn, kind = BINARY[name]
+    a, b = _pair(sa, sb, kind)
+    gradcheck(fn, a, b)
+
+
+def test_binary_same_tensor_both_sides():
+    x = randn(3, 2)
+    compare(lambda T, a: a * a, x)
+    compare(lambda T, a: a + a, x)
+    compare(lambda T, a: a - a, x)
+    compare(lambda T, a: a / a, away_from_zero(3, 2))
+
+
+# ------------------------------------------------------------------ Python scalars
+SCALAR_CASES = {
+    "x+2": (lambda T, x: x + 2, "normal"),
+    "2+x": (lambda T, x: 2 + x, "normal"),
+    "x+1.5": (lambda T, x: x + 1.5, "normal"),
+    "x-2.5": (lambda T, x: x - 2.5, "normal"),
+    "2-x": (lambda T, x: 2 - x, "normal"),
+    "x*3": (lambda T, x: x * 3, "normal"),
+    "-1.5*x": (lambda T, x: -1.5 * x, "normal"),
+    "x/2": (lambda T, x: x / 2, "normal"),
+    "2/x": (lambda T, x: 2 / x, "nonzero"),
+    "x**2": (lambda T, x: x**2, "normal"),
+    "x**3": (lambda T, x: x**3, "normal"),
+    "x**0.5": (lambda T, x: x**0.5, "positive"),
+    "x**-1": (lambda T, x: x**-1, "nonzero"),
+    "x**-1.5": (lambda T, x: x**-1.5, "positive"),
+    "2**x": (lambda T, x: 2**x, "normal"),
+    "0.5**x": (lambda T, x: 0.5**x, "normal"),
+    "-x": (lambda T, x: -x, "normal"),
+}
+
+
+def _scalar_input(kind, shape=(2, 3)):
+    if kind == "normal":
+        return randn(*shape, seed=3)
+    if kind == "nonzero":
+        return away_from_zero(*shape, seed=3, low=0.5)
+    return positive(*shape, seed=3)
+
+
+@pytest.mark.parametrize("case", list(SCALAR_CASES))
+@pytest.mark.parametrize("shape", [(2, 3), ()], ids=str)
+def test_scalar_either_side_matches_torch(case, shape):
+    fn, kind = SCALAR_CASES[case]
+    compare(fn, _scalar_input(kind, shape))
+
+
+@pytest.mark.parametrize("case", list(SCALAR_CASES))
+def test_scalar_either_side_gradcheck(case):
+    fn, kind = SCALAR_CASES[case]
+    gradcheck(fn, _scalar_input(kind))
+
+
+# ------------------------------------------------------------------ unary
+UNARY = {
+    "exp": (lambda T, x: x.exp(), "normal"),
+    "log": (lambda T, x: x.log(), "positive"),
+    "sqrt": (lambda T, x: x.sqrt(), "positive"),
+    "abs": (lambda T, x: x.abs(), "nonzero"),
+    "tanh": (lambda T, x: x.tanh(), "normal"),
+    "sigmoid": (lambda T, x: x.sigmoid(), "normal"),
+    "relu": (lambda T, x: x.relu(), "nonzero"),
+    "clamp_both": (lambda T, x: x.clamp(min=-0.5, max=0.7), "clamp"),
+    "clamp_min": (lambda T, x: x.clamp(min=-0.5), "clamp"),
+    "clamp_max": (lambda T, x: x.clamp(max=0.7), "clamp"),
+    "neg": (lambda T, x: -x, "normal"),
+}
+
+
+def _unary_input(kind, shape=(3, 4), seed=5):
+    if kind == "normal":
+        return randn(*shape, seed=seed)
+    if kind == "positive":
+        return positive(*shape, seed=seed, low=0.3, high=3.0)
+    if kind == "nonzero":
+        return away_from_zero(*shape, seed=seed, low=0.1)
+    if kind == "clamp":
+        # values spread over [-2, 2] but never within 0.05 of the bounds -0.5 / 0.7
+        x = np.random.default_rng(seed).uniform(-2, 2, size=shape)
+        for bound in (-0.5, 0.7):
+            close = np.abs(x - bound) < 0.05
+            x[close] += 0.2
+        return x
+    raise ValueError(kind)
+
+
+@pytest.mark.parametrize("name", list(UNARY))
+@pytest.mark.parametrize("shape", [(3, 4), (), (2, 1, 3)], ids=str)
+def test_unary_matches_torch(name, shape):
+    fn, kind = UNARY[name]
+    compare(fn, _unary_input(kind, shape))
+
+
+@pytest.mark.parametrize("name", list(UNARY))
+def test_unary_gradcheck(name):
+    fn, kind = UNARY[name]
+    gradcheck(fn, _unary_input(kind))
+
+
+def test_clamp_covers_all_regions():
+    # make sure the clamp input really has values below, inside and above the bounds
+    x = _unary_input("clamp", (3, 4))
+    assert (x < -0.5).any() and (x > 0.7).any() and ((x > -0.5) & (x < 0.7)).any()
+    compare(lambda T, t: t.clamp(min=-0.5, max=0.7), x)
+
+
+def test_relu_and_abs_values_at_zero_forward():
+    x = np.array([-1.0, 0.0, 2.0])
+    compare(lambda T, t: t.relu(), x, backward=False)
+    compare(lambda T, t: t.abs(), x, backward=False)
+
+
+def test_sigmoid_and_tanh_extreme_inputs_finite():
+    x = np.array([-800.0, -50.0, 0.0, 50.0, 800.0])
+    for fn in (lambda T, t: t.sigmoid(), lambda T, t: t.tanh()):
+        compare(fn, x, dtypes=("float64",))
+        with np.errstate(all="ignore"):
+            out = fn(mg, mg.tensor(x.astype(np.float32)))
+        assert np.all(np.isfinite(out.numpy()))
+
+
+def test_exp_log_chain():
+    x = positive(4, seed=9)
+    compare(lambda T, t: (t.log() * 2).exp(), x)  # = x**2
+
+
+# ------------------------------------------------------------------ maximum / where
+def test_maximum_ties_split_gradient_like_torch():
+    a = np.array([[1.0, 2.0, 3.0], [0.5, 0.5, -1.0]])
+    b = np.array([[1.0, 0.0, 3.0], [0.5, 2.0, -1.0]])
+    compare(lambda T, x, y: T.maximum(x, y), a, b)
+
+
+def test_maximum_ties_with_broadcast():
+    a = np.array([[1.0, 2.0], [2.0, 1.0], [3.0, 2.0]])
+    b = np.array([2.0, 1.0])
+    compare(lambda T, x, y: T.maximum(x, y), a, b)
+
+
+WHERE_SHAPES = [
+    ((3, 4), (3, 4), (3, 4)),
+    ((3, 4), (4,), (3, 1)),
+    ((2, 1, 4), (3, 1), ()),
+    ((4,), (3, 4), (4,)),
+]
+
+
+@pytest.mark.parametrize("sc,sx,sy", WHERE_SHAPES, ids=str)
+def test_where_broadcast(sc, sx, sy):
+    c = randn(*sc, seed=7)
+    x = randn(*sx, seed=8)
+    y = randn(*sy, seed=9)
+
+    def fn(T, cond_src, a, b):
+        return T.where(cond_src > 0, a, b)
+
+    compare(fn, c, x, y)
+
+
+@pytest.mark.parametrize(
+    "variant",
+    ["x_scalar", "scalar_y", "int_scalar"],
+)
+def test_where_scalar_branch(variant):
+    c = randn(3, 4, seed=7)
+    x = randn(3, 4, seed=8)
+    if variant == "x_scalar":
+        compare(lambda T, cs, a: T.where(cs > 0, a, 0.0), c, x)
+    elif variant == "scalar_y":
+        compare(lambda T, cs, a: T.where(cs > 0, -1.5, a), c, x)
+    else:
+        compare(lambda T, cs, a: T.where(cs > 0, a, 0), c, x)
+
+
+def test_where_gradcheck():
+    c = randn(3, 4, seed=7)
+    gradcheck(lambda T, a, b: T.where(T.tensor(c) > 0, a, b), randn(3, 4, seed=1), randn(4, seed=2))
+
+
+def test_where_condition_gets_no_gradient_and_only_selected_branch_does():
+    cond = np.array([True, False, True])
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = mg.tensor([4.0, 5.0, 6.0], requires_grad=True)
+    out = mg.where(mg.tensor([1.0, -1.0, 1.0]) > 0, x, y)
+    np.testing.assert_allclose(out.detach().numpy(), np.where(cond, [1, 2, 3], [4, 5, 6]))
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), cond.astype(float))
+    np.testing.assert_allclose(y.grad.numpy(), (~cond).astype(float))
+
+
+# ------------------------------------------------------------------ composite expressions
+def test_composite_expression_matches_torch():
+    a = randn(3, 4, seed=1)
+    b = randn(4, seed=2)
+    c = positive(3, 1, seed=3)
+
+    def fn(T, x, y, z):
+        h = (x * y + z).tanh()
+        return (h - x / z) ** 2 + (y.sigmoid() * 3).log() - (x.exp() * 0.1).sqrt()
+
+    compare(fn, a, b, c)
+    gradcheck(fn, a, b, c)
+
+
+# ------------------------------------------------------------------ dtypes
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_dtype_preserved_by_ops_and_grads(dt):
+    a = randn(2, 3).astype(dt)
+    b = randn(3).astype(dt)
+    ta, tb = mg.tensor(a, requires_grad=True), mg.tensor(b, requires_grad=True)
+    outs = [
+        ta + tb, ta - 2.5, 2.5 * ta, ta / 3.0, 1.0 / tb.abs(), ta**2, 2**ta, ta.exp(),
+        tb.abs().log(), tb.abs().sqrt(), ta.tanh(), ta.sigmoid(), ta.relu(), ta.clamp(min=0.1),
+        mg.maximum(ta, tb), -ta, ta.abs(),
+    ]
+    for i, o in enumerate(outs):
+        assert o.dtype == mg_dtype_of(dt), f"op #{i} gave {o.dtype} for {dt} inputs"
+    total = outs[0].sum()
+    for o in outs[1:]:
+        total = total + o.sum()
+    assert total.dtype == mg_dtype_of(dt)
+    total.backward()
+    assert ta.grad.dtype == mg_dtype_of(dt)
+    assert tb.grad.dtype == mg_dtype_of(dt)
+    assert np_dtype_name(ta.grad) == dt and np_dtype_name(tb.grad) == dt
+
+
+def mg_dtype_of(name):
+    return {"float32": mg.float32, "float64": mg.float64, "int64": mg.int64}[name]
+
+
+def test_python_float_scalar_keeps_float32():
+    x = mg.tensor(np.array([1.0, 2.0], dtype=np.float32))
+    for out in (x + 0.1, 0.1 + x, x * 1e-3, x / 3.0, 3.0 / x, x**2.5, 2.5**x, x - 1e10):
+        assert out.dtype == mg.float32
+        assert out.numpy().dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "expr",
+    ["x+0.5", "x*2.5", "0.5-x", "x/2", "x/y", "2/x", "x*fy"],
+)
+def test_int_tensor_promotion_like_torch(expr):
+    def run(T):
+        x = T.tensor([1, 2, 3])
+        y = T.tensor([2, 4, 5])
+        fy = T.tensor([0.5, 1.5, 2.0])
+        return eval(expr, {"x": x, "y": y, "fy": fy})
+
+    t = run(torch)
+    m = run(mg)
+    assert np_dtype_name(m) == np_dtype_name(t) == "float32", (expr, np_dtype_name(m), np_dtype_name(t))
+    np.testing.assert_allclose(m.numpy(), t.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("expr", ["x+1", "x*3", "2-x", "x**2", "-x", "x+y", "x*y"])
+def test_int_tensor_with_int_stays_int64(expr):
+    def run(T):
+        x = T.tensor([1, 2, 3])
+        y = T.tensor([4, 5, 6])
+        return eval(expr, {"x": x, "y": y})
+
+    t = run(torch)
+    m = run(mg)
+    assert m.dtype == mg.int64
+    assert np_dtype_name(m) == np_dtype_name(t) == "int64"
+    np.testing.assert_array_equal(m.numpy(), t.numpy())
+
+
+def test_mixed_float32_float64_promotes_like_torch():
+    a = randn(2, 3).astype(np.float32)
+    b = randn(3).astype(np.float64)
+    ma, mb = mg.tensor(a, requires_grad=True), mg.tensor(b, requires_grad=True)
+    ta, tb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    mo, to = ma * mb, ta * tb
+    assert np_dtype_name(mo) == np_dtype_name(to) == "float64"
+    np.testing.assert_allclose(mo.detach().numpy(), to.detach().numpy(), rtol=1e-12)
+    mo.sum().backward()
+    to.sum().backward()
+    # each gradient has the dtype of its own input
+    assert np_dtype_name(ma.grad) == "float32"
+    assert np_dtype_name(mb.grad) == "float64"
+    np.testing.assert_allclose(ma.grad.numpy(), ta.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(mb.grad.numpy(), tb.grad.numpy(), rtol=1e-6)
+
+
+# ------------------------------------------------------------------ special points (torch's conventions)
+def test_pow_zero_and_one_exponent_at_zero_like_torch():
+    x = np.array([0.0, 1.0, -2.0, 3.0])
+    compare(lambda T, t: t**0, x)
+    compare(lambda T, t: t**1, x)
+    compare(lambda T, t: t**2, x)
+
+
+@pytest.mark.parametrize(
+    "name,fn",
+    [
+        ("relu_at_0", lambda T, t: t.relu()),
+        ("abs_at_0", lambda T, t: t.abs()),
+        ("clamp_at_bounds", lambda T, t: t.clamp(min=-1.0, max=1.0)),
+        ("maximum_scalar_tensor_tie", lambda T, t: T.maximum(t, T.zeros_like(t))),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_subgradients_at_kinks_like_torch(name, fn):
+    x = np.array([-1.0, 0.0, 1.0, 2.0, -2.0])
+    compare(fn, x)
+
+
+@pytest.mark.parametrize(
+    "name,fn",
+    [
+        ("float_scalars", lambda T, c, x: T.where(c, 1.0, 0.0)),
+        ("int_scalars", lambda T, c, x: T.where(c, 2, 0)),
+        ("tensor_and_float", lambda T, c, x: T.where(c, x, 0.5)),
+        ("float_and_tensor", lambda T, c, x: T.where(c, -0.5, x)),
+        ("int_tensor_and_float", lambda T, c, x: T.where(c, T.tensor([1, 2, 3]), 0.5)),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_where_result_dtype_like_torch(name, fn, dt):
+    xv = np.array([1.0, -2.0, 3.0], dtype=dt)
+    outs = {}
+    for T in (mg, torch):
+        x = T.tensor(xv)
+        outs[T.__name__] = fn(T, x > 0, x)
+    assert np_dtype_name(outs["minigrad"]) == np_dtype_name(outs["torch"]), (
+        np_dtype_name(outs["minigrad"]), np_dtype_name(outs["torch"]))
+    np.testing.assert_array_equal(outs["minigrad"].numpy(), outs["torch"].numpy())
+
+
+@pytest.mark.parametrize(
+    "expr",
+    ["x.exp()", "x.log()", "x.sqrt()", "x.tanh()", "x.sigmoid()", "x.abs()", "x.relu()", "-x",
+     "x.clamp(min=0.5)", "x.clamp(min=1, max=2)", "x.clamp(max=2.5)", "x ** 0.5", "2.5 ** x", "x ** 2"],
+)
+def test_int_tensor_unary_and_clamp_dtype_like_torch(expr):
+    res = {}
+    for T in (mg, torch):
+        x = T.tensor([1, 2, 3])
+        res[T.__name__] = eval(expr, {"x": x, "T": T})
+    assert np_dtype_name(res["minigrad"]) == np_dtype_name(res["torch"]), (
+        expr, np_dtype_name(res["minigrad"]), np_dtype_name(res["torch"]))
+    np.testing.assert_allclose(res["minigrad"].numpy(), res["torch"].numpy(), rtol=1e-6)

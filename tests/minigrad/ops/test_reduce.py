@@ -1,0 +1,190 @@
+"""Reductions (minigrad/ops/reduce.py): sum, mean, amax, max(), argmax."""
+
+import numpy as np
+import pytest
+import torch
+
+import minigrad as mg
+from mgtest import compare, distinct, gradcheck, np_dtype_name, randn
+
+DIMS = [None, 0, 1, 2, -1, -2, (0, 2), (-1, 0), (0, 1, 2), (1,)]
+DIM_IDS = [str(d) for d in DIMS]
+
+
+def _reduce(name, dim, keepdim):
+    def fn(T, x):
+        m = getattr(x, name)
+        if dim is None:
+            return m()
+        return m(dim=dim, keepdim=keepdim)
+
+    return fn
+
+
+# keepdim only means something when a dim is given
+DIM_KEEPDIM = [pytest.param(d, k, id=f"{i}-keepdim={k}")
+               for d, i in zip(DIMS, DIM_IDS) for k in (False, True) if d is not None or not k]
+
+
+@pytest.mark.parametrize("name", ["sum", "mean"])
+@pytest.mark.parametrize("dim,keepdim", DIM_KEEPDIM)
+def test_sum_mean_dims(name, dim, keepdim):
+    x = randn(2, 3, 4, seed=1)
+    compare(_reduce(name, dim, keepdim), x)
+
+
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("dim", [d for d in DIMS if d is not None], ids=[d for d in DIM_IDS if d != "None"])
+def test_amax_dims(dim, keepdim):
+    x = distinct(2, 3, 4, seed=2)
+    compare(_reduce("amax", dim, keepdim), x)
+
+
+@pytest.mark.parametrize("name", ["sum", "mean"])
+def test_positional_dim(name):
+    x = randn(3, 4, seed=3)
+    compare(lambda T, t: getattr(t, name)(1), x)
+    compare(lambda T, t: getattr(t, name)(0, True), x)
+    compare(lambda T, t: getattr(t, name)(-1, keepdim=True), x)
+
+
+def test_amax_positional_dim():
+    x = distinct(3, 4, seed=3)
+    compare(lambda T, t: t.amax(1), x)
+    compare(lambda T, t: t.amax(-1, True), x)
+
+
+@pytest.mark.parametrize("name", ["sum", "mean"])
+@pytest.mark.parametrize("shape", [(), (1,), (5,), (1, 1, 3)], ids=str)
+def test_small_shapes(name, shape):
+    x = randn(*shape, seed=4)
+    compare(lambda T, t: getattr(t, name)(), x)
+    if len(shape) >= 1:
+        compare(lambda T, t: getattr(t, name)(dim=0), x)
+        compare(lambda T, t: getattr(t, name)(dim=0, keepdim=True), x)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda T, x: x.sum(dim=(0, 2)),
+        lambda T, x: x.mean(dim=1, keepdim=True),
+        lambda T, x: x.mean(),
+        lambda T, x: x.amax(dim=-1),
+        lambda T, x: x.amax(dim=(0, 1), keepdim=True),
+        lambda T, x: x.max(),
+    ],
+    ids=["sum02", "mean1k", "mean", "amax-1", "amax01k", "max"],
+)
+def test_reduce_gradcheck(fn):
+    gradcheck(fn, distinct(2, 3, 4, seed=5))
+
+
+def test_max_full_reduction():
+    x = distinct(3, 4, seed=6)
+    compare(lambda T, t: t.max(), x)
+    res = mg.tensor(x).max()
+    assert tuple(res.shape) == ()
+    assert res.item() == pytest.approx(x.max())
+
+
+# ----------------------------------------------------------------- ties
+TIE_INPUTS = {
+    "row_ties": np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0], [5.0, 5.0, 5.0]]),
+    "col_ties": np.array([[4.0, 1.0], [4.0, 2.0], [0.0, 2.0]]),
+    "all_equal": np.full((2, 3), 7.0),
+}
+
+
+@pytest.mark.parametrize("name", list(TIE_INPUTS))
+@pytest.mark.parametrize("dim", [0, 1, -1, (0, 1)], ids=str)
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_amax_ties_split_gradient_like_torch(name, dim, keepdim):
+    compare(lambda T, t: t.amax(dim=dim, keepdim=keepdim), TIE_INPUTS[name])
+
+
+@pytest.mark.parametrize("name", list(TIE_INPUTS))
+def test_max_full_reduction_ties_like_torch(name):
+    compare(lambda T, t: t.max(), TIE_INPUTS[name])
+
+
+def test_amax_tie_values_explicit():
+    # independent NumPy expectation: ties share the gradient evenly
+    x = mg.tensor([[1.0, 3.0, 3.0], [2.0, 0.0, 1.0]], requires_grad=True)
+    x.amax(dim=1).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[0, 0.5, 0.5], [1, 0, 0]])
+
+
+def test_max_tie_values_explicit():
+    x = mg.tensor([[1.0, 3.0], [3.0, 2.0], [3.0, 0.0]], requires_grad=True)
+    x.max().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[0, 1 / 3], [1 / 3, 0], [1 / 3, 0]], rtol=1e-6)
+
+
+# ----------------------------------------------------------------- dtypes
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_reduction_dtypes(dt):
+    x = mg.tensor(randn(2, 3).astype(dt), requires_grad=True)
+    for out in (x.sum(), x.mean(), x.amax(dim=0), x.max(), x.sum(dim=1, keepdim=True)):
+        assert np_dtype_name(out) == dt
+    (x.sum() + x.mean()).backward()
+    assert np_dtype_name(x.grad) == dt
+
+
+def test_int_sum_stays_int64():
+    m = mg.tensor([[1, 2], [3, 4]])
+    t = torch.tensor([[1, 2], [3, 4]])
+    assert np_dtype_name(m.sum()) == np_dtype_name(t.sum()) == "int64"
+    assert m.sum().item() == 10
+    np.testing.assert_array_equal(m.sum(dim=0).numpy(), t.sum(dim=0).numpy())
+    np.testing.assert_array_equal(m.amax(dim=1).numpy(), t.amax(dim=1).numpy())
+
+
+# ----------------------------------------------------------------- argmax
+@pytest.mark.parametrize("dim,keepdim", [(None, False), (0, False), (0, True), (1, False),
+                                         (1, True), (-1, False), (-1, True)])
+def test_argmax_method(dim, keepdim):
+    x = distinct(3, 4, seed=8)
+    t = torch.tensor(x)
+    m = mg.tensor(x)
+    if dim is None:
+        et, em = t.argmax(), m.argmax()
+    else:
+        et, em = t.argmax(dim=dim, keepdim=keepdim), m.argmax(dim=dim, keepdim=keepdim)
+    assert tuple(em.shape) == tuple(et.shape)
+    assert np_dtype_name(em) == "int64"
+    np.testing.assert_array_equal(em.numpy(), et.numpy())
+
+
+def test_argmax_function():
+    x = distinct(3, 4, seed=9)
+    np.testing.assert_array_equal(mg.argmax(mg.tensor(x), dim=1).numpy(), np.argmax(x, axis=1))
+    assert mg.argmax(mg.tensor(x)).item() == int(np.argmax(x))
+
+
+def test_argmax_ties_first_occurrence():
+    x = np.array([[1.0, 5.0, 5.0], [7.0, 7.0, 0.0]])
+    np.testing.assert_array_equal(mg.tensor(x).argmax(dim=1).numpy(), torch.tensor(x).argmax(dim=1).numpy())
+
+
+def test_argmax_on_requires_grad_tensor_has_no_grad():
+    x = mg.tensor(distinct(2, 3), requires_grad=True)
+    idx = x.argmax(dim=1)
+    assert not idx.requires_grad
+
+
+def test_bool_sum_counts_like_torch():
+    x = randn(4, 5, seed=10)
+    m = (mg.tensor(x) > 0).sum()
+    t = (torch.tensor(x) > 0).sum()
+    assert np_dtype_name(m) == np_dtype_name(t) == "int64"
+    assert m.item() == t.item() == int((x > 0).sum())
+    np.testing.assert_array_equal((mg.tensor(x) > 0).sum(dim=1).numpy(), (torch.tensor(x) > 0).sum(dim=1).numpy())
+
+
+def test_accuracy_idiom():
+    logits = distinct(6, 3, seed=11)
+    y = np.array([0, 1, 2, 0, 1, 2])
+    m = (mg.tensor(logits).argmax(dim=1) == mg.tensor(y)).sum().item()
+    t = (torch.tensor(logits).argmax(dim=1) == torch.tensor(y)).sum().item()
+    assert m == t == int((logits.argmax(axis=1) == y).sum())

@@ -1,0 +1,251 @@
+"""Shape ops and indexing (minigrad/ops/shape.py): reshape, view, transpose, permute,
+T, unsqueeze, squeeze, flatten, indexing, cat, stack."""
+
+import numpy as np
+import pytest
+import torch
+
+import minigrad as mg
+from mgtest import compare, gradcheck, np_dtype_name, randn
+
+X234 = randn(2, 3, 4, seed=1)
+
+SHAPE_FNS = {
+    "reshape_6_4": lambda T, x: x.reshape(6, 4),
+    "reshape_tuple": lambda T, x: x.reshape((4, 6)),
+    "reshape_-1": lambda T, x: x.reshape(-1),
+    "reshape_2_-1": lambda T, x: x.reshape(2, -1),
+    "reshape_-1_2_2": lambda T, x: x.reshape(-1, 2, 2),
+    "view_3_8": lambda T, x: x.view(3, 8),
+    "view_-1": lambda T, x: x.view(-1),
+    "view_tuple": lambda T, x: x.view((2, 12)),
+    "transpose_0_1": lambda T, x: x.transpose(0, 1),
+    "transpose_0_2": lambda T, x: x.transpose(0, 2),
+    "transpose_-1_-2": lambda T, x: x.transpose(-1, -2),
+    "transpose_same": lambda T, x: x.transpose(1, 1),
+    "permute_2_0_1": lambda T, x: x.permute(2, 0, 1),
+    "permute_tuple": lambda T, x: x.permute((1, 2, 0)),
+    "permute_neg": lambda T, x: x.permute(-1, 0, 1),
+    "unsqueeze_0": lambda T, x: x.unsqueeze(0),
+    "unsqueeze_2": lambda T, x: x.unsqueeze(2),
+    "unsqueeze_-1": lambda T, x: x.unsqueeze(-1),
+    "unsqueeze_3": lambda T, x: x.unsqueeze(3),
+    "flatten": lambda T, x: x.flatten(),
+    "flatten_1": lambda T, x: x.flatten(1),
+    "reshape_then_permute": lambda T, x: x.reshape(4, 6).T.reshape(2, 2, 6).permute(2, 1, 0),
+}
+
+
+@pytest.mark.parametrize("name", list(SHAPE_FNS))
+def test_shape_ops_match_torch(name):
+    compare(SHAPE_FNS[name], X234)
+
+
+@pytest.mark.parametrize("name", ["reshape_2_-1", "transpose_0_2", "permute_2_0_1", "unsqueeze_-1", "flatten"])
+def test_shape_ops_gradcheck(name):
+    gradcheck(SHAPE_FNS[name], X234)
+
+
+def test_T_2d():
+    compare(lambda T, x: x.T, randn(3, 5, seed=2))
+    compare(lambda T, x: x.T * 2 + 1, randn(3, 5, seed=2))
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda T, x: x.squeeze(),
+        lambda T, x: x.squeeze(0),
+        lambda T, x: x.squeeze(2),
+        lambda T, x: x.squeeze(-1),
+        lambda T, x: x.squeeze(1),  # size 3: no-op, like torch
+        lambda T, x: x.unsqueeze(1).squeeze(1),
+    ],
+    ids=["all", "0", "2", "-1", "noop", "roundtrip"],
+)
+def test_squeeze(fn):
+    compare(fn, randn(1, 3, 1, 2, 1, seed=3))
+
+
+def test_shape_ops_on_non_contiguous_views():
+    # reshape after transpose must use logical (row-major) order, like torch
+    x = randn(3, 4, seed=4)
+    compare(lambda T, t: t.transpose(0, 1).reshape(2, 6), x)
+    compare(lambda T, t: t.T.flatten(), x)
+    compare(lambda T, t: t.permute(1, 0)[1:3].reshape(-1), x)
+
+
+def test_scalar_reshape():
+    compare(lambda T, x: x.reshape(1, 1), randn(seed=5))
+    compare(lambda T, x: x.reshape(()), randn(1, seed=5))
+    compare(lambda T, x: x.unsqueeze(0), randn(seed=5))
+
+
+# ------------------------------------------------------------------ indexing
+INDEX_CASES = {
+    "int": lambda x: x[1],
+    "neg_int": lambda x: x[-1],
+    "two_ints": lambda x: x[1, 2],
+    "three_ints": lambda x: x[-1, 0, 3],
+    "slice": lambda x: x[0:2],
+    "slice_step": lambda x: x[:, ::2],
+    "slice_step_start": lambda x: x[:, 1::2, 1:4:2],
+    "neg_slice": lambda x: x[:, -2:],
+    "neg_stop": lambda x: x[..., :-1],
+    "slice_out_of_range": lambda x: x[:, 1:10],
+    "empty_slice": lambda x: x[:, 2:1],
+    "none_front": lambda x: x[None],
+    "none_middle": lambda x: x[:, None, 1],
+    "none_end": lambda x: x[..., None],
+    "ellipsis_int": lambda x: x[..., 1],
+    "int_ellipsis": lambda x: x[0, ...],
+    "ellipsis_middle": lambda x: x[1, ..., 2],
+    "mixed": lambda x: x[1, 1:, None, ::3],
+    "list": lambda x: x[[0, 1, 0]],
+    "list_dim1": lambda x: x[:, [2, 0]],
+    "list_repeated": lambda x: x[:, [1, 1, 1, 0]],
+    "two_lists": lambda x: x[[0, 1, 1], [2, 0, 2]],
+    "list_and_int": lambda x: x[[1, 0], :, 3],
+    "neg_list": lambda x: x[[-1, -2, -1]],
+    "2d_index_array": lambda x: x[:, [[0, 1], [2, 2]]],
+}
+
+
+@pytest.mark.parametrize("name", list(INDEX_CASES))
+def test_indexing_matches_torch(name):
+    f = INDEX_CASES[name]
+    compare(lambda T, x: f(x), X234)
+
+
+@pytest.mark.parametrize("name", ["int", "slice_step_start", "mixed", "list_repeated", "two_lists"])
+def test_indexing_gradcheck(name):
+    f = INDEX_CASES[name]
+    gradcheck(lambda T, x: f(x), X234)
+
+
+@pytest.mark.parametrize("kind", ["numpy", "tensor", "list"])
+def test_index_array_repeated_indices_accumulate(kind):
+    x = randn(5, 3, seed=6)
+    raw = [0, 2, 2, 4, 0, 0]
+
+    def idx(T):
+        if kind == "numpy":
+            return np.array(raw, dtype=np.int64)
+        if kind == "tensor":
+            return T.tensor(raw)
+        return list(raw)
+
+    compare(lambda T, t: t[idx(T)] * 1.0, x)
+    # explicit expectation from NumPy: each row's grad = number of times it was picked
+    m = mg.tensor(x, requires_grad=True)
+    m[idx(mg)].sum().backward()
+    counts = np.bincount(raw, minlength=5).astype(float)
+    np.testing.assert_allclose(m.grad.numpy(), np.repeat(counts[:, None], 3, axis=1))
+
+
+def test_index_int64_tensor_2d():
+    x = randn(4, 3, seed=7)
+    rows = np.array([3, 3, 1], dtype=np.int64)
+    cols = np.array([0, 0, 2], dtype=np.int64)
+    compare(lambda T, t: t[T.tensor(rows), T.tensor(cols)], x)
+
+
+def test_index_result_used_twice():
+    x = randn(4, 3, seed=8)
+    compare(lambda T, t: t[1] * t[1:2] + t[:, 0:1].T @ t, x)
+
+
+def test_index_scalar_result_item():
+    x = mg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert x[1, 0].item() == 3.0
+    assert tuple(x[1, 0].shape) == ()
+
+
+# ------------------------------------------------------------------ cat / stack
+@pytest.mark.parametrize("dim", [0, 1, 2, -1, -3])
+def test_cat(dim):
+    shapes = [[2, 3, 4], [2, 3, 4], [2, 3, 4]]
+    ax = dim % 3
+    for i, s in enumerate(shapes):
+        s[ax] = i + 1  # different sizes along the cat dim
+    a, b, c = (randn(*s, seed=10 + i) for i, s in enumerate(shapes))
+    compare(lambda T, x, y, z: T.cat([x, y, z], dim=dim), a, b, c)
+
+
+def test_cat_default_dim_and_tuple():
+    a, b = randn(2, 3, seed=1), randn(1, 3, seed=2)
+    compare(lambda T, x, y: T.cat([x, y]), a, b)
+    compare(lambda T, x, y: T.cat((x, y), 0), a, b)
+
+
+def test_cat_same_tensor_twice_and_gradcheck():
+    a = randn(2, 3, seed=3)
+    compare(lambda T, x: T.cat([x, x * 2, x], dim=1), a)
+    gradcheck(lambda T, x, y: T.cat([x, y, x], dim=0), a, randn(1, 3, seed=4))
+
+
+def test_cat_with_non_grad_tensor():
+    a = randn(2, 3, seed=5)
+    const = randn(2, 2, seed=6)
+    compare(lambda T, x: T.cat([x, T.tensor(const, dtype=x.dtype)], dim=1), a)
+
+
+@pytest.mark.parametrize("dim", [0, 1, 2, -1, -2])
+def test_stack(dim):
+    a, b, c = (randn(2, 3, seed=20 + i) for i in range(3))
+    compare(lambda T, x, y, z: T.stack([x, y, z], dim=dim), a, b, c)
+
+
+def test_stack_default_dim_gradcheck():
+    a, b = randn(3, seed=1), randn(3, seed=2)
+    compare(lambda T, x, y: T.stack([x, y]), a, b)
+    gradcheck(lambda T, x, y: T.stack([x, y, x], dim=1), a, b)
+
+
+def test_stack_scalars():
+    a, b = randn(seed=1), randn(seed=2)
+    compare(lambda T, x, y: T.stack([x, y]), a, b)
+
+
+def test_shape_ops_keep_dtype():
+    for dt in ("float32", "float64"):
+        x = mg.tensor(randn(2, 3).astype(dt), requires_grad=True)
+        outs = [x.reshape(3, 2), x.T, x.permute(1, 0), x.unsqueeze(0), x[0], x[:, [0, 0]],
+                mg.cat([x, x]), mg.stack([x, x]), x.flatten()]
+        for o in outs:
+            assert o.detach().numpy().dtype == np.dtype(dt)
+        sum(o.sum() for o in outs).backward()
+        assert x.grad.numpy().dtype == np.dtype(dt)
+
+
+def test_int_tensor_indexing_and_shape_ops():
+    m = mg.tensor([[1, 2, 3], [4, 5, 6]])
+    t = torch.tensor([[1, 2, 3], [4, 5, 6]])
+    for f in (lambda x: x[1], lambda x: x[:, [2, 0]], lambda x: x.T, lambda x: x.reshape(3, 2)):
+        np.testing.assert_array_equal(f(m).numpy(), f(t).numpy())
+        assert f(m).dtype == mg.int64
+
+
+@pytest.mark.parametrize("fn", ["cat", "stack"])
+@pytest.mark.parametrize("other", ["float32", "float64", "int64"])
+def test_cat_stack_mixed_dtypes_promote_like_torch(fn, other):
+    res = {}
+    for T in (mg, torch):
+        a = T.tensor([1, 2, 3])
+        b = T.tensor(np.array([1.5, 2.5, 3.5]).astype(other))
+        res[T.__name__] = getattr(T, fn)([a, b])
+    assert np_dtype_name(res["minigrad"]) == np_dtype_name(res["torch"]), (
+        np_dtype_name(res["minigrad"]), np_dtype_name(res["torch"]))
+    np.testing.assert_allclose(res["minigrad"].numpy(), res["torch"].numpy())
+
+
+def test_cat_float32_float64_grads_keep_input_dtypes():
+    a32 = randn(2, 3, seed=1).astype(np.float32)
+    b64 = randn(1, 3, seed=2)
+    ma, mb = mg.tensor(a32, requires_grad=True), mg.tensor(b64, requires_grad=True)
+    ta, tb = torch.tensor(a32, requires_grad=True), torch.tensor(b64, requires_grad=True)
+    mo, to = mg.cat([ma, mb]), torch.cat([ta, tb])
+    assert mo.dtype == mg.float64 and to.dtype == torch.float64
+    mo.sum().backward()
+    to.sum().backward()
+    assert ma.grad.numpy().dtype == np.float32 and mb.grad.numpy().dtype == np.float64

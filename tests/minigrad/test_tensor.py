@@ -1,0 +1,172 @@
+"""Tensor class (minigrad/tensor.py): properties, conversions, comparisons,
+Python scalars on either side."""
+
+import numpy as np
+import pytest
+import torch
+
+import minigrad as mg
+from mgtest import compare, gradcheck, np_dtype_name, positive, randn, tensor_class
+
+
+def test_properties():
+    x = mg.tensor(np.zeros((2, 3, 4)), requires_grad=True)
+    assert x.shape == (2, 3, 4)
+    assert isinstance(x.shape, tuple)
+    assert x.ndim == 3
+    assert x.dtype == mg.float64
+    assert x.requires_grad
+    assert x.grad is None
+    assert str(x.device) == "cpu"
+    s = mg.tensor(1.0)
+    assert s.shape == () and s.ndim == 0
+
+
+def test_item():
+    assert mg.tensor(2.5).item() == 2.5
+    assert isinstance(mg.tensor(2.5).item(), float)
+    assert mg.tensor(7).item() == 7
+    assert isinstance(mg.tensor(7).item(), int)
+    assert mg.tensor([[3.0]]).item() == 3.0
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    assert (x * x).sum().item() == 5.0  # item works on tensors requiring grad
+
+
+def test_tolist():
+    data = [[1.0, 2.0], [3.5, -4.0]]
+    x = mg.tensor(data)
+    assert x.tolist() == torch.tensor(data).tolist()
+    assert isinstance(x.tolist()[0][0], float)
+    assert mg.tensor([1, 2]).tolist() == [1, 2]
+    assert isinstance(mg.tensor([1, 2]).tolist()[0], int)
+    assert mg.tensor(3.0).tolist() == 3.0
+    y = mg.tensor(data, requires_grad=True)
+    assert (y * 2).tolist() == [[2.0, 4.0], [7.0, -8.0]]
+
+
+def test_numpy():
+    a = np.arange(6.0).reshape(2, 3)
+    x = mg.tensor(a)
+    out = x.numpy()
+    assert isinstance(out, np.ndarray)
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, a)
+
+
+def test_numpy_raises_when_requires_grad_like_torch():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError):
+        x.numpy()
+    with pytest.raises(RuntimeError):
+        (x * 2).numpy()
+    np.testing.assert_array_equal(x.detach().numpy(), [1.0, 2.0])
+
+
+def test_to_cpu_and_cuda_exist():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x.to("cpu")
+    assert str(y.device) == "cpu"
+    np.testing.assert_array_equal(y.detach().numpy(), [1.0, 2.0])
+    z = x.cpu()
+    assert str(z.device) == "cpu"
+    assert callable(getattr(x, "cuda"))
+    # gradient flows through .to("cpu") like in torch
+    (y * 3).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 3.0])
+
+
+def test_tensor_is_hashable_and_identity_hashed():
+    a = mg.tensor([1.0, 2.0])
+    b = mg.tensor([1.0, 2.0])
+    d = {a: "a", b: "b"}
+    assert d[a] == "a" and d[b] == "b"
+    assert len({a, b}) == 2
+
+
+# ------------------------------------------------------------------ comparisons
+CMP = {
+    "lt": lambda a, b: a < b,
+    "le": lambda a, b: a <= b,
+    "gt": lambda a, b: a > b,
+    "ge": lambda a, b: a >= b,
+    "eq": lambda a, b: a == b,
+    "ne": lambda a, b: a != b,
+}
+
+
+@pytest.mark.parametrize("name", list(CMP))
+@pytest.mark.parametrize("rhs", ["tensor", "broadcast", "scalar", "lhs_scalar"])
+def test_comparisons_bool_no_grad(name, rhs):
+    op = CMP[name]
+    av = np.array([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]])
+    bv = np.array([[1.0, 0.0, 4.0], [3.0, 3.0, 1.0]])
+    cv = np.array([2.0, 2.0, 1.0])
+    a = mg.tensor(av, requires_grad=True)
+    if rhs == "tensor":
+        out, expected = op(a, mg.tensor(bv, requires_grad=True)), op(av, bv)
+    elif rhs == "broadcast":
+        out, expected = op(a, mg.tensor(cv)), op(av, cv)
+    elif rhs == "scalar":
+        out, expected = op(a, 2.0), op(av, 2.0)
+    else:
+        out, expected = op(2.0, a), op(2.0, av)
+    assert out.dtype == mg.bool
+    assert not out.requires_grad
+    assert out.grad_fn is None
+    res = out.numpy()
+    assert res.dtype == np.bool_
+    np.testing.assert_array_equal(res, expected)
+
+
+def test_comparison_on_int_tensor_and_use_as_float():
+    x = mg.tensor([1, 5, 3])
+    m = x > 2
+    np.testing.assert_array_equal(m.numpy(), [False, True, True])
+    t = torch.tensor([1, 5, 3]) > 2
+    f = mg.tensor([1.0, 2.0, 3.0]) * mg.where(m, 1.0, 0.0)
+    np.testing.assert_array_equal(f.numpy(), (torch.tensor([1.0, 2.0, 3.0]) * torch.where(t, 1.0, 0.0)).numpy())
+
+
+# ------------------------------------------------------------------ scalars on either side
+SCALAR_FNS = {
+    "2-x": lambda T, x: 2 - x,
+    "2/x": lambda T, x: 2 / x,
+    "2**x": lambda T, x: 2**x,
+    "x**2": lambda T, x: x**2,
+    "3+x*0.5": lambda T, x: 3 + x * 0.5,
+    "1.5*x-x/4": lambda T, x: 1.5 * x - x / 4,
+}
+
+
+@pytest.mark.parametrize("name", list(SCALAR_FNS))
+def test_scalar_either_side(name):
+    x = positive(2, 3, seed=1)
+    compare(SCALAR_FNS[name], x)
+    gradcheck(SCALAR_FNS[name], x)
+
+
+def test_scalar_on_0d_tensor_and_0d_tensor_with_matrix():
+    compare(lambda T, s, m: (2 - s) * m + s**2 / 3, randn(seed=2), randn(2, 2, seed=3))
+
+
+def test_neg_and_pos_values_explicit():
+    x = mg.tensor([1.0, -2.0], requires_grad=True)
+    y = (2 - x) * (2 / (x * x)) + 2**x
+    expected = (2 - np.array([1.0, -2.0])) * (2 / np.array([1.0, 4.0])) + 2 ** np.array([1.0, -2.0])
+    np.testing.assert_allclose(y.detach().numpy(), expected, rtol=1e-6)
+
+
+def test_rsub_rdiv_with_int_scalar_on_float_tensor_dtype():
+    x = mg.tensor([1.0, 2.0])
+    assert (2 - x).dtype == mg.float32
+    assert (2 / x).dtype == mg.float32
+    assert (2**x).dtype == mg.float32
+    assert np_dtype_name(x**2) == "float32"
+
+
+def test_detach_shares_values_but_not_graph():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    d = x.detach()
+    assert isinstance(d, tensor_class())
+    assert not d.requires_grad
+    np.testing.assert_array_equal(d.numpy(), [1.0, 2.0])
