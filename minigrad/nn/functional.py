@@ -3,6 +3,7 @@ import numpy as np
 
 from .. import creation
 from ..ops import conv, elementwise, nn as ops
+from ..errors import shape_error
 from ..tensor import Tensor
 
 
@@ -36,10 +37,28 @@ def cross_entropy(input, target, reduction="mean"):
 
     input: logits of shape (N, C); target: class indices of shape (N,), int64.
     """
-    return ops.CrossEntropy.apply(input, _indices(target), reduction=reduction)
+    _check_reduction(reduction)
+    target = _indices(target)
+    if input.ndim != 2 or target.shape != (input.shape[0],):
+        raise shape_error("cross_entropy", [input.shape, target.shape],
+                          "expected logits of shape (N, C) and class indices of shape (N,)")
+    if target.data.dtype.kind not in "iu":
+        raise RuntimeError(f"cross_entropy: targets must be class indices of dtype int64, "
+                           f"not {target.dtype}; convert them with .long()")
+    classes = input.shape[1]
+    if target.data.size and not (0 <= target.data.min() and target.data.max() < classes):
+        raise IndexError(f"cross_entropy: a target is outside the classes 0..{classes - 1} "
+                         f"(targets range from {target.data.min()} to {target.data.max()})")
+    return ops.CrossEntropy.apply(input, target, reduction=reduction)
 
 
 def mse_loss(input, target, reduction="mean"):
+    """Mean (or sum, or each) of the squared differences; input and target of one shape."""
+    _check_reduction(reduction)
+    target = target if isinstance(target, Tensor) else Tensor(np.asarray(target, input.data.dtype))
+    if input.shape != target.shape:
+        raise shape_error("mse_loss", [input.shape, target.shape],
+                          "input and target must have the same shape")
     return ops.MSELoss.apply(input, target, reduction=reduction)
 
 
@@ -61,6 +80,11 @@ def dropout(input, p=0.5, training=True):
         return input * 0
     keep = creation.generator().random(input.shape) >= p
     return ops.Dropout.apply(input, keep.astype(input.data.dtype), scale=1 / (1 - p))
+
+
+def _check_reduction(reduction):
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
 
 
 def _indices(target):

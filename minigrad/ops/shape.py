@@ -81,11 +81,6 @@ class GetItem(Function):
         return dx
 
 
-    @classmethod
-    def explain(cls, inputs, options, error):
-        return IndexError(f"index: {error} (indexing a tensor of shape {tuple(inputs[0].shape)})")
-
-
 class Cat(Function):
     @staticmethod
     def forward(ctx, *xs, dim=0):

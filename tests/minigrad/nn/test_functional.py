@@ -7,7 +7,7 @@ import torch
 
 import minigrad as mg
 import minigrad.nn.functional as MF
-from mgtest import compare, distinct, gradcheck, randn
+from mgtest import compare, distinct, gradcheck, message_has_shape, randn
 
 NAMES = ["linear", "relu", "softmax", "log_softmax", "cross_entropy", "mse_loss", "conv2d", "max_pool2d", "dropout"]
 
@@ -116,3 +116,41 @@ def test_mlp_with_softmax_and_mse_matches_torch():
 
     target = np.eye(3)[[0, 1, 2, 0]]
     compare(net, randn(4, 5, seed=30), randn(6, 5, seed=31), randn(6, seed=32), randn(3, 6, seed=33), target)
+
+
+# ------------------------------------------------------------ loss input errors
+@pytest.mark.parametrize("fn", ["cross_entropy", "mse_loss"])
+def test_unknown_reduction_is_a_value_error_like_torch(fn):
+    x = np.zeros((4, 3), np.float32)
+    target = np.zeros(4, np.int64) if fn == "cross_entropy" else x
+    for lib in (mg, torch):
+        F_ = lib.nn.functional
+        with pytest.raises(ValueError):
+            getattr(F_, fn)(lib.tensor(x), lib.tensor(target), reduction="avg")
+
+
+def test_cross_entropy_wrong_target_shape_names_both_shapes():
+    with pytest.raises(RuntimeError) as info:
+        MF.cross_entropy(mg.zeros(4, 3), mg.tensor([0, 1, 2]))
+    assert "cross_entropy" in str(info.value)
+    assert message_has_shape(str(info.value), (4, 3)) and message_has_shape(str(info.value), (3,))
+
+
+def test_cross_entropy_float_targets_ask_for_class_indices():
+    with pytest.raises(RuntimeError, match="int64"):
+        MF.cross_entropy(mg.zeros(4, 3), mg.tensor([0.0, 1.0, 2.0, 1.0]))
+
+
+def test_cross_entropy_target_out_of_range_is_an_index_error_like_torch():
+    logits, target = np.zeros((4, 3), np.float32), np.array([0, 1, 3, 1])
+    with pytest.raises(IndexError):
+        torch.nn.functional.cross_entropy(torch.tensor(logits), torch.tensor(target))
+    with pytest.raises(IndexError, match="0..2"):
+        MF.cross_entropy(mg.tensor(logits), mg.tensor(target))
+
+
+def test_mse_loss_shape_mismatch_names_both_shapes():
+    with pytest.raises(RuntimeError) as info:
+        MF.mse_loss(mg.zeros(4, 3), mg.zeros(3))
+    assert "mse_loss" in str(info.value)
+    assert message_has_shape(str(info.value), (4, 3)) and message_has_shape(str(info.value), (3,))
