@@ -1,8 +1,11 @@
-"""2-D convolution and max pooling on (N, C, H, W) arrays.
+"""2-D convolution and max pooling on (N, C, H, W) arrays, with no per-pixel loops.
 
-Both read their input through a strided *window view*: an array of shape
-(N, C, OH, OW, KH, KW) whose [n, c, i, j] entry is the KH x KW patch under output pixel
-(i, j). No data is copied to build it, and the convolution becomes one tensordot.
+Two views of the input do the work, and neither copies data:
+- `windows(x)`, shape (N, C, OH, OW, KH, KW): entry [n, c, i, j] is the KH x KW patch
+  under output pixel (i, j). The convolution is then one tensordot with the weights.
+- `cells(x)`: for each of the KH * KW kernel positions (a, b), the strided slab of x
+  holding position (a, b) of every window. Max pooling and both backward passes loop
+  over these few positions, each step handling every window at once.
 """
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -22,31 +25,30 @@ def _pad(x, padding, value=0):
     return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
 
 
-def windows(x, kernel, stride):
-    """View x (N, C, H, W) as sliding windows (N, C, OH, OW, KH, KW); nothing is copied."""
-    n, c, h, w = x.shape
-    (kh, kw), (sh, sw) = kernel, stride
+def _output_size(x, kernel, stride):
+    (h, w), (kh, kw), (sh, sw) = x.shape[2:], kernel, stride
     oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
     if oh <= 0 or ow <= 0:
-        raise ValueError(f"a {kh}x{kw} kernel does not fit in a {h}x{w} (padded) input")
-    s = x.strides
+        raise ValueError(f"a {kh}x{kw} window does not fit in a {h}x{w} (padded) input")
+    return oh, ow
+
+
+def windows(x, kernel, stride):
+    """View x (N, C, H, W) as sliding windows (N, C, OH, OW, KH, KW)."""
+    oh, ow = _output_size(x, kernel, stride)
+    (n, c), (kh, kw), (sh, sw), s = x.shape[:2], kernel, stride, x.strides
     return as_strided(x, (n, c, oh, ow, kh, kw),
                       (s[0], s[1], s[2] * sh, s[3] * sw, s[2], s[3]), writeable=False)
 
 
-def _scatter_windows(dwin, shape, stride):
-    """Sum window gradients (N, C, OH, OW, KH, KW) back onto an (N, C, H, W) array.
-
-    Overlapping windows share input pixels, so their gradients add. The loop runs over
-    the KH * KW kernel offsets only; each step moves a whole strided slab at once.
-    """
-    dx = np.zeros(shape, dwin.dtype)
-    _, _, oh, ow, kh, kw = dwin.shape
-    sh, sw = stride
-    for i in range(kh):
-        for j in range(kw):
-            dx[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] += dwin[:, :, :, :, i, j]
-    return dx
+def cells(x, kernel, stride):
+    """For each kernel position (a, b), in row-major order: the view of x (N, C, OH, OW)
+    holding that position of every window. Writing into a view writes into x."""
+    oh, ow = _output_size(x, kernel, stride)
+    (kh, kw), (sh, sw) = kernel, stride
+    for a in range(kh):
+        for b in range(kw):
+            yield x[:, :, a:a + sh * oh:sh, b:b + sw * ow:sw]
 
 
 class Conv2d(Function):
@@ -80,7 +82,11 @@ class Conv2d(Function):
         if needs_x:
             dcols = np.tensordot(grad, weight, axes=([1], [0]))         # (N, OH, OW, C, KH, KW)
             dcols = dcols.transpose(0, 3, 1, 2, 4, 5)
-            dxp = _scatter_windows(dcols, ctx.padded_shape, ctx.stride)
+            # windows overlap where stride < kernel, so their gradients add up
+            dxp = np.zeros(ctx.padded_shape, grad.dtype)
+            kernel = weight.shape[2:]
+            for (a, b), cell in zip(np.ndindex(*kernel), cells(dxp, kernel, ctx.stride)):
+                cell += dcols[..., a, b]
             ph, pw = ctx.padding
             dx = dxp[:, :, ph:dxp.shape[2] - ph, pw:dxp.shape[3] - pw]
         return dx, dw, db
@@ -107,11 +113,16 @@ class MaxPool2d(Function):
         stride = kernel if stride is None else _pair(stride)
         padding = _pair(padding)
         xp = _pad(x, padding, value=-np.inf)
-        win = windows(xp, kernel, stride)
-        n, c, oh, ow, kh, kw = win.shape
-        flat = win.reshape(n, c, oh, ow, kh * kw)
-        arg = flat.argmax(axis=-1)                                  # which cell of each window
-        out = np.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
+        # Visit the kernel positions one at a time, each for every window at once,
+        # keeping the running maximum and which position gave it.
+        out = arg = None
+        for k, cell in enumerate(cells(xp, kernel, stride)):
+            if out is None:
+                out, arg = cell.copy(), np.zeros(cell.shape, np.int8)
+            else:
+                better = cell > out              # strictly: on ties the first cell wins
+                np.copyto(out, cell, where=better)
+                np.copyto(arg, k, where=better)
         ctx.save_for_backward(arg)
         ctx.kernel, ctx.stride, ctx.padding, ctx.padded_shape = kernel, stride, padding, xp.shape
         return out
@@ -119,11 +130,10 @@ class MaxPool2d(Function):
     @staticmethod
     def backward(ctx, grad):
         arg, = ctx.saved_tensors
-        n, c, oh, ow = arg.shape
-        kh, kw = ctx.kernel
-        # only the maximum of each window received the gradient (the first one on ties)
-        dwin = np.zeros((n, c, oh, ow, kh * kw), grad.dtype)
-        np.put_along_axis(dwin, arg[..., None], grad[..., None], axis=-1)
-        dxp = _scatter_windows(dwin.reshape(n, c, oh, ow, kh, kw), ctx.padded_shape, ctx.stride)
+        dxp = np.zeros(ctx.padded_shape, grad.dtype)
+        # only the winning cell of each window moved the output: it gets the gradient
+        for k, cell in enumerate(cells(dxp, ctx.kernel, ctx.stride)):
+            cell += grad * (arg == k)
         ph, pw = ctx.padding
         return dxp[:, :, ph:dxp.shape[2] - ph, pw:dxp.shape[3] - pw]
+
