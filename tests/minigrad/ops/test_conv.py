@@ -152,3 +152,18 @@ def test_conv_then_pool_then_linear_pipeline():
         return F(T).cross_entropy(F(T).linear(h, lw, lb), T.tensor([1, 3]))
 
     compare(net, x, w1, b1, w2, b2)
+
+
+@pytest.mark.parametrize("k,s,p", [(2, None, 0), (3, 1, 1), (3, 2, 0)])
+def test_max_pool2d_ties_send_the_gradient_where_torch_does(k, s, p):
+    # after a ReLU many windows are all zeros; PyTorch gives each window's gradient
+    # to the first maximum in row-major order, and so must minigrad
+    x = np.maximum(np.round(randn(2, 2, 6, 6, seed=30)), 0)
+    x[0, 0, :2, :2] = 1.0
+    upstream = randn(*MF.max_pool2d(mg.tensor(x), k, stride=s, padding=p).shape, seed=31)
+    t = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.max_pool2d(t, k, stride=s, padding=p).backward(torch.tensor(upstream))
+    m = mg.tensor(x, requires_grad=True)
+    MF.max_pool2d(m, k, stride=s, padding=p).backward(mg.tensor(upstream))
+    # overlapping windows add into shared pixels in another order: allow rounding only
+    np.testing.assert_allclose(m.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-12)
