@@ -6,10 +6,12 @@ the tensors and, if any input needs a gradient, returns a tensor whose `grad_fn`
 record of that call (the `ctx`): which inputs it used and what it saved. Those records
 form the graph; `backward()` walks it from the output back to the leaves.
 """
+import contextlib
 import functools
 import heapq
 import itertools
 import threading
+import time
 import weakref
 
 import numpy as np
@@ -92,6 +94,8 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **options):
+        if _observers:
+            started = time.perf_counter()
         ctx = cls()
         arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
         try:
@@ -100,14 +104,20 @@ class Function:
             raise cls.explain(inputs, options, error) from None
         if isinstance(data, np.generic):   # full reductions give NumPy scalars
             data = np.asarray(data)
+        out = None
         if _mode.enabled:
             needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
             if True in needs:
                 ctx.inputs = inputs
                 ctx.needs_input_grad = needs
                 ctx.seq = next(_sequence)
-                return Tensor._make(data, True, ctx)
-        return Tensor._make(data, False, None)
+                out = Tensor._make(data, True, ctx)
+        if out is None:
+            out = Tensor._make(data, False, None)
+        if _observers:
+            _notify(OpEvent("forward", cls.op, out.grad_fn, inputs, out,
+                            seconds=time.perf_counter() - started))
+        return out
 
     @classmethod
     def explain(cls, inputs, options, error):
@@ -270,9 +280,14 @@ def backward(output, gradient=None, retain_graph=False):
             tensor = node._retained()
             if tensor is not None:
                 tensor._accumulate(grad)
+        if _observers:
+            started = time.perf_counter()
         grads = node.backward(node, grad)
         if type(grads) is not tuple:
             grads = (grads,)
+        if _observers:
+            _notify(OpEvent("backward", node.op, node, node.inputs, grad_output=grad,
+                            grad_inputs=grads, seconds=time.perf_counter() - started))
         if not retain_graph:
             node._release()
         for x, need, g in zip(node.inputs, node.needs_input_grad, grads):
@@ -295,6 +310,48 @@ def backward(output, gradient=None, retain_graph=False):
     # Leaves last, each once with its total gradient, so a leaf's hooks see the sum.
     for leaf, (g, owned) in leaves.items():
         leaf._accumulate(g, owned)
+
+
+# ------------------------------------------------------------------ observing ops
+
+
+class OpEvent:
+    """One operation as it runs, for tools that watch the engine (graph views, steppers,
+    profilers). `phase` is "forward" or "backward"; `node` is the grad_fn (None when no
+    graph was recorded); forward events carry the `output` tensor, backward events the
+    gradient arriving at the node (`grad_output`) and those it sends to its `inputs`
+    (`grad_inputs`, arrays or None); `seconds` is the time the op's own code took."""
+
+    __slots__ = ("phase", "op", "node", "inputs", "output", "grad_output", "grad_inputs",
+                 "seconds")
+
+    def __init__(self, phase, op, node, inputs, output=None, grad_output=None,
+                 grad_inputs=None, seconds=0.0):
+        self.phase, self.op, self.node, self.inputs = phase, op, node, inputs
+        self.output, self.grad_output, self.grad_inputs = output, grad_output, grad_inputs
+        self.seconds = seconds
+
+    def __repr__(self):
+        return f"OpEvent({self.phase} {self.op}, {self.seconds * 1e6:.1f} us)"
+
+
+_observers = []
+
+
+@contextlib.contextmanager
+def observe(callback):
+    """Call `callback(event)` with an OpEvent for every operation run inside the block,
+    forward and backward. Costs nothing when no one observes."""
+    _observers.append(callback)
+    try:
+        yield callback
+    finally:
+        _observers.remove(callback)
+
+
+def _notify(event):
+    for callback in list(_observers):
+        callback(event)
 
 
 def retain(node, tensor):

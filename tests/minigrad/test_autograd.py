@@ -443,3 +443,39 @@ def test_autograd_scenarios_match_torch(case):
     for g, w in zip(got, want):
         assert g is not None
         np.testing.assert_allclose(g.numpy(), w.detach().numpy(), rtol=1e-12)
+
+
+# ---------------------------------------------------------------- observing ops
+def test_observe_reports_each_op_forward_then_backward_in_reverse():
+    from minigrad.autograd import observe
+
+    x = mg.tensor(randn(4, 3, seed=40))
+    w = mg.tensor(randn(3, 2, seed=41), requires_grad=True)
+    events = []
+    with observe(events.append):
+        loss = ((x @ w).tanh() ** 2).mean()
+        loss.backward()
+    forward = [e for e in events if e.phase == "forward"]
+    backward = [e for e in events if e.phase == "backward"]
+    assert [e.op for e in forward] == ["matmul", "tanh", "pow", "mean"]
+    assert [e.op for e in backward] == ["mean", "pow", "tanh", "matmul"]
+    assert forward[-1].output is loss and forward[-1].node is loss.grad_fn
+    assert all(e.seconds >= 0 for e in events)
+    # what matmul's backward sent to w is exactly w's gradient, computed here by hand
+    x64, w64 = randn(4, 3, seed=40), randn(3, 2, seed=41)
+    t = np.tanh(x64 @ w64)
+    expected = x64.T @ (2 * t * (1 - t * t) / t.size)
+    np.testing.assert_allclose(backward[-1].grad_inputs[1], expected, rtol=1e-5)
+    np.testing.assert_allclose(w.grad.numpy(), expected, rtol=1e-5)
+
+
+def test_observe_stops_at_the_end_of_the_block_and_sees_ungraphed_ops():
+    from minigrad.autograd import observe
+
+    events = []
+    with observe(events.append):
+        with mg.no_grad():
+            y = mg.ones(3) * 2
+    mg.ones(3) + 1
+    assert [(e.phase, e.op) for e in events] == [("forward", "mul")]
+    assert events[0].node is None and events[0].output is y
