@@ -18,7 +18,7 @@ def graph(output, names=None, values=True, grads=True):
     Returns {"nodes": [...], "edges": [...]}: tensor nodes ("kind": "tensor") with id,
     label, shape, dtype, role ("input", "parameter", "intermediate", "output"), and
     optionally value/grad summaries; op nodes ("kind": "op") with id, op, label
-    (grad_fn name), saved_shapes, and freed (True once backward() released what the
+    (grad_fn name), seq (creation order: ops ran in increasing seq), saved_shapes, and freed (True once backward() released what the
     op saved, so a second backward through it would fail). Edges go from producer to consumer, in the
     direction of the forward pass.
     """
@@ -57,7 +57,7 @@ def graph(output, names=None, values=True, grads=True):
             continue
         if id(fn) not in op_ids:
             op_ids[id(fn)] = oid = f"op{len(op_ids)}"
-            nodes.append({"id": oid, "kind": "op", "op": fn.op, "label": fn.name(),
+            nodes.append({"id": oid, "kind": "op", "op": fn.op, "label": fn.name(), "seq": fn.seq,
                           "saved_shapes": saved_shapes(fn), "freed": fn.saved_shapes is None})
             for x in fn.inputs:
                 if isinstance(x, Tensor):

@@ -1,4 +1,13 @@
-"""Widgets that make a framework's inside visible: graph views, a stepper, timing boards.
+"""Widgets that make a framework's inside visible while it runs.
 
-They build on `minigrad.graph()`, which exports a computation graph as plain data.
+- `GraphView`: the computation graph behind a result, from minigrad, PyTorch or
+  TensorFlow, live while minigrad runs, or three side by side.
+- `Stepper`: a debugger that replays a forward and backward pass one op at a time,
+  with breakpoints and break-on-NaN.
+
+They build on `minigrad.graph()` and `minigrad.autograd.observe()`.
 """
+from .graphview import GraphView
+from .stepper import Stepper
+
+__all__ = ["GraphView", "Stepper"]

@@ -129,3 +129,10 @@ def test_graph_after_backward_is_still_serializable():
     _, y = _mlp_graph()
     y.backward()
     _check_structure(mg.graph(y))
+
+
+def test_op_nodes_are_numbered_in_the_order_the_ops_ran():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = ((x * 2).exp() + x).sum()
+    ops = [n for n in mg.graph(y)["nodes"] if n["kind"] == "op"]
+    assert [n["op"] for n in sorted(ops, key=lambda n: n["seq"])] == ["mul", "exp", "add", "sum"]

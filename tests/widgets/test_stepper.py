@@ -1,0 +1,101 @@
+"""The Stepper replays exactly what ran, with the values it ran with."""
+import numpy as np
+import pytest
+import torch
+
+import minigrad as mg
+from widgets import Stepper
+
+
+@pytest.fixture
+def tiny():
+    rng = np.random.default_rng(0)
+    X, W = rng.standard_normal((4, 3)), rng.standard_normal((3, 2))
+    x, w = mg.tensor(X), mg.tensor(W, requires_grad=True)
+    return X, W, x, w, Stepper(lambda: (x @ w).tanh().sum())
+
+
+def test_steps_are_the_forward_ops_then_the_backward_ops_in_reverse(tiny):
+    *_, stepper = tiny
+    assert [(s.phase, s.op) for s in stepper.steps] == [
+        ("forward", "matmul"), ("forward", "tanh"), ("forward", "sum"),
+        ("backward", "sum"), ("backward", "tanh"), ("backward", "matmul")]
+    assert all(s.node_id for s in stepper.steps)
+    assert stepper.steps[1].node_id == stepper.steps[4].node_id       # tanh, both ways
+
+
+def test_the_values_shown_are_the_values_computed(tiny):
+    X, W, _, w, stepper = tiny
+    tanh = dict(stepper.run_to("tanh").values)
+    np.testing.assert_allclose(tanh["input 0"]["values"], X @ W, rtol=1e-6)
+    np.testing.assert_allclose(tanh["output"]["values"], np.tanh(X @ W), rtol=1e-6)
+    back = dict(stepper.run_to_end().values)
+    expected_dw = X.T @ (1 - np.tanh(X @ W) ** 2)
+    np.testing.assert_allclose(back["gradient to input 1"]["values"], expected_dw, rtol=1e-6)
+    np.testing.assert_allclose(w.grad.numpy(), expected_dw, rtol=1e-6)
+
+
+def test_navigation_moves_the_highlight_and_stays_in_range(tiny):
+    *_, stepper = tiny
+    first = stepper.view.highlight
+    assert stepper.back().op == "matmul" and stepper.position == 0
+    stepper.next()
+    assert stepper.view.highlight != first and stepper.position == 1
+    stepper.run_to_end()
+    assert stepper.next() is stepper.steps[-1]
+    with pytest.raises(IndexError):
+        stepper.run_to(99)
+    assert stepper.status() == "step 6 of 6: backward matmul"
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in log:RuntimeWarning")
+def test_break_on_nan_stops_at_the_op_that_made_it_and_names_the_input():
+    v = mg.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    stepper = Stepper(lambda: ((v * 2).exp() * 0 + v).log().sum())
+    step = stepper.continue_()
+    assert (step.phase, step.op) == ("forward", "log")
+    assert "index (1,)" in step.nonfinite and "input 0 is -2" in step.nonfinite
+    earlier = stepper.steps[:stepper.position]
+    assert all(s.nonfinite is None for s in earlier)
+
+
+def test_breakpoints_stop_on_op_names_and_the_end_otherwise(tiny):
+    *_, stepper = tiny
+    stepper.breakpoints = {"sum"}
+    assert stepper.continue_().op == "sum" and stepper.position == 2
+    assert stepper.continue_().op == "sum" and stepper.position == 3      # backward sum
+    assert stepper.continue_() is stepper.steps[-1]
+
+
+def test_a_function_that_raises_is_shown_not_raised():
+    x = mg.ones(2, 3, requires_grad=True)
+    stepper = Stepper(lambda: (x * 2) @ mg.ones(4, 1))
+    assert "ShapeError" in stepper.error and "matmul" in stepper.error
+    assert [s.op for s in stepper.steps] == ["mul"]          # what ran before it failed
+    assert "raised" in stepper.view.message
+
+
+def test_the_ui_has_the_buttons_and_follows_them(tiny):
+    *_, stepper = tiny
+    stepper.container
+    buttons = stepper._ui["buttons"]
+    assert list(buttons) == ["Back", "Next", "Continue", "Run to end"]
+    buttons["Next"].click()
+    assert stepper.position == 1 and "tanh" in stepper._ui["position"].value
+    buttons["Run to end"].click()
+    assert stepper.position == 5
+
+
+def test_pytorch_models_step_through_module_hooks():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    X, y = torch.randn(5, 3), torch.tensor([0, 1, 0, 1, 1])
+    stepper = Stepper.torch(model, X, loss_fn=torch.nn.functional.cross_entropy, target=y)
+    assert [(s.phase, s.op) for s in stepper.steps] == [
+        ("forward", "0 (Linear)"), ("forward", "1 (ReLU)"), ("forward", "2 (Linear)"),
+        ("backward", "2 (Linear)"), ("backward", "1 (ReLU)"), ("backward", "0 (Linear)")]
+    relu_out = dict(stepper.steps[1].values)["output"]["values"]
+    with torch.no_grad():
+        expected = torch.relu(model[0](X)).numpy()
+    np.testing.assert_allclose(relu_out, expected, rtol=1e-6)
+    assert stepper.view.highlight == "group:0"

@@ -1,0 +1,166 @@
+"""Draw a computation graph (plain data, see `graph_sources`) as SVG markup.
+
+Op nodes are white pills labelled with the op; tensor nodes are boxes labelled with
+their name or role, shape and dtype, coloured by role. The node a stepper stands on
+carries the class `fl-current`; tensors that have received a gradient show it.
+"""
+import hashlib
+from html import escape
+
+from .layout import layered_layout
+
+ROLE_COLOURS = {
+    "parameter": "#f6bd60",     # a leaf that needs a gradient (weights)
+    "input": "#d9dde1",         # a leaf without a gradient (data)
+    "intermediate": "#a8d8ea",
+    "output": "#95d5b2",
+}
+OP_FILL, INK, CURRENT, GRAD = "#ffffff", "#2b2d42", "#e63946", "#7b2cbf"
+MARGIN, CHAR = 24, 6.6
+
+
+def _size(node):
+    if node["kind"] == "op":
+        return max(64, CHAR * len(_op_text(node)) + 22), 28
+    return max(84, CHAR * max(len(_tensor_title(node)), len(_tensor_detail(node))) + 18), 40
+
+
+def _op_text(node):
+    return node.get("label") if node.get("op") == "layer" else node.get("op", "?")
+
+
+def _shape_text(node):
+    return "×".join(str(d) for d in node.get("shape", [])) or "scalar"
+
+
+def _tensor_title(node):
+    """A name if it has one; else its role, except intermediates (there are many)."""
+    if node.get("label"):
+        return node["label"]
+    return _shape_text(node) if node.get("role") == "intermediate" else node.get("role", "tensor")
+
+
+def _tensor_detail(node):
+    if not node.get("label") and node.get("role") == "intermediate":
+        return node.get("dtype", "")
+    return f"{_shape_text(node)} {node.get('dtype', '')}".strip()
+
+
+def _fmt(x):
+    return f"{x:.4g}"
+
+
+def _tooltip(node):
+    lines = []
+    if node["kind"] == "op":
+        lines.append(node.get("label", ""))
+        if node.get("detail"):
+            lines.append(node["detail"])
+        for s in node.get("saved", []):
+            lines.append(f"saved {s['name']}: " + ("freed" if s.get("freed") else str(s.get("shape"))))
+        if node.get("freed"):
+            lines.append("saved values freed by backward()")
+    else:
+        lines.append(f"{node.get('label') or node.get('role')}: {_shape_text(node)} "
+                     f"{node.get('dtype', '')}")
+        for key in ("value", "grad"):
+            s = node.get(key)
+            if s and s.get("numel"):
+                lines.append(f"{key}: min {_fmt(s['min'])}, max {_fmt(s['max'])}, "
+                             f"mean {_fmt(s['mean'])}")
+    return "\n".join(lines)
+
+
+def graph_key(graph):
+    """A short fingerprint of the graph's structure (so a view can keep its zoom when
+    only colours or highlights change)."""
+    ids = ",".join(n["id"] for n in graph["nodes"]) + "|" + ",".join(
+        e["source"] + ">" + e["target"] for e in graph["edges"])
+    return hashlib.sha1(ids.encode()).hexdigest()[:12]
+
+
+def render_svg(graph, highlight=None, title=None, values=False, max_width=880):
+    """SVG markup for `graph`; `highlight` is a node id to mark as current."""
+    nodes, edges = graph["nodes"], graph["edges"]
+    if not nodes:
+        return ('<svg class="fl-graph" xmlns="http://www.w3.org/2000/svg" width="240" '
+                'height="40"><text x="8" y="24">(empty graph)</text></svg>')
+    sizes = {n["id"]: _size(n) for n in nodes}
+    positions, (width, height) = layered_layout(nodes, edges)
+    widest = max(w for w, _ in sizes.values())
+    top = MARGIN + (22 if title else 0) + 18          # room for the title and legend
+    ox, oy = MARGIN + widest / 2, top + 24
+    total_w, total_h = width + widest + 2 * MARGIN, height + oy + 32 + MARGIN
+
+    out = [f'<svg class="fl-graph" xmlns="http://www.w3.org/2000/svg" '
+           f'viewBox="0 0 {total_w:.0f} {total_h:.0f}" width="{min(total_w, max_width):.0f}" '
+           f'data-key="{graph_key(graph)}" data-framework="{escape(graph.get("framework", ""))}" '
+           f'font-family="sans-serif" font-size="11">',
+           '<defs><marker id="fl-arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" '
+           f'markerHeight="7" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="{INK}"/></marker></defs>',
+           '<style>.fl-current>rect{stroke:' + CURRENT + ';stroke-width:3}'
+           '.fl-node text{pointer-events:none}</style>']
+    y = MARGIN
+    if title:
+        out.append(f'<text x="{MARGIN}" y="{y + 12}" font-size="14" font-weight="bold" '
+                   f'fill="{INK}">{escape(title)}</text>')
+        y += 22
+    x = MARGIN
+    for role, colour in ROLE_COLOURS.items():
+        out.append(f'<rect x="{x}" y="{y + 2}" width="12" height="12" rx="2" fill="{colour}" '
+                   f'stroke="{INK}" stroke-width="0.5"/><text x="{x + 16}" y="{y + 12}" '
+                   f'fill="{INK}">{role}</text>')
+        x += 24 + CHAR * len(role) + 10
+
+    for e in edges:
+        (x1, y1), (x2, y2) = positions[e["source"]], positions[e["target"]]
+        x1, x2 = x1 + ox + sizes[e["source"]][0] / 2, x2 + ox - sizes[e["target"]][0] / 2
+        y1, y2, mid = y1 + oy, y2 + oy, (x1 + x2) / 2
+        out.append(f'<path class="fl-edge" d="M{x1:.1f},{y1:.1f} C{mid:.1f},{y1:.1f} '
+                   f'{mid:.1f},{y2:.1f} {x2:.1f},{y2:.1f}" fill="none" stroke="{INK}" '
+                   f'stroke-opacity="0.55" marker-end="url(#fl-arrow)"/>')
+
+    for n in nodes:
+        cx, cy = positions[n["id"]]
+        cx, cy = cx + ox, cy + oy
+        w, h = sizes[n["id"]]
+        classes = ["fl-node", "fl-op" if n["kind"] == "op" else "fl-tensor"]
+        if n["kind"] == "tensor":
+            classes.append("fl-role-" + n.get("role", "intermediate"))
+            if n.get("grad"):
+                classes.append("fl-has-grad")
+        if n["id"] == highlight:
+            classes.append("fl-current")
+        attrs = f'class="{" ".join(classes)}" data-id="{escape(n["id"])}"'
+        if n["kind"] == "op":
+            attrs += f' data-op="{escape(str(n.get("op", "")))}"'
+        out.append(f'<g {attrs} transform="translate({cx - w / 2:.1f},{cy - h / 2:.1f})">')
+        out.append(f"<title>{escape(_tooltip(n))}</title>")
+        if n["kind"] == "op":
+            out.append(f'<rect width="{w:.0f}" height="{h}" rx="{h / 2}" fill="{OP_FILL}" '
+                       f'stroke="{INK}" stroke-width="1.2"/>')
+            out.append(f'<text x="{w / 2:.1f}" y="{h / 2 + 4}" text-anchor="middle" '
+                       f'font-weight="bold" fill="{INK}">{escape(str(_op_text(n)))}</text>')
+        else:
+            colour = ROLE_COLOURS.get(n.get("role"), ROLE_COLOURS["intermediate"])
+            out.append(f'<rect width="{w:.0f}" height="{h}" rx="4" fill="{colour}" '
+                       f'stroke="{GRAD if n.get("grad") else INK}" '
+                       f'stroke-width="{2 if n.get("grad") else 1}"/>')
+            out.append(f'<text x="{w / 2:.1f}" y="15" text-anchor="middle" fill="{INK}">'
+                       f'{escape(_tensor_title(n))}</text>')
+            out.append(f'<text x="{w / 2:.1f}" y="31" text-anchor="middle" fill="{INK}" '
+                       f'fill-opacity="0.8">{escape(_tensor_detail(n))}</text>')
+            notes = []
+            if values and n.get("value", {}).get("numel"):
+                notes.append(f"mean {_fmt(n['value']['mean'])}")
+            if n.get("grad"):
+                notes.append(f"∇ max|g| {_fmt(max(abs(n['grad']['min']), abs(n['grad']['max'])))}")
+            if notes:
+                out.append(f'<text x="{w / 2:.1f}" y="{h + 12}" text-anchor="middle" '
+                           f'fill="{GRAD}" font-size="10">{escape(" · ".join(notes))}</text>')
+        out.append("</g>")
+    if graph.get("note"):
+        out.append(f'<text x="{MARGIN}" y="{total_h - 10:.0f}" fill="{INK}" fill-opacity="0.7">'
+                   f'{escape(graph["note"].strip())}</text>')
+    out.append("</svg>")
+    return "".join(out)

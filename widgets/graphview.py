@@ -1,0 +1,211 @@
+"""GraphView: draw the computation graph behind a result, from any of the three frameworks.
+
+    GraphView(loss)                    # a minigrad or PyTorch tensor
+    GraphView(tf_fn, x)                # a tf.function, traced with example inputs
+    GraphView(loss, model=model, collapse=True)    # one node per layer
+    with GraphView.live() as g:        # watch minigrad build the graph, op by op
+        loss = model(X).relu().sum(); loss.backward()
+    GraphView.side_by_side(pytorch=loss_t, tensorflow=(tf_fn, x), minigrad=loss_m)
+
+The SVG is drawn in Python (`.svg`), so it can be tested, saved and exported; a static
+copy travels with the widget for notebooks viewed without a live kernel.
+"""
+import contextlib
+import pathlib
+import time
+from html import escape
+
+import anywidget
+import traitlets
+
+import minigrad
+from minigrad.autograd import observe
+from minigrad.export import summarize
+
+from .drawing import render_svg
+from .graph_sources import GraphSourceError, graph_of
+
+_HERE = pathlib.Path(__file__).parent
+
+
+class GraphView(anywidget.AnyWidget):
+    _esm = _HERE / "graphview.js"
+    _css = _HERE / "graphview.css"
+
+    svg = traitlets.Unicode("").tag(sync=True)
+    message = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, source=None, *example_inputs, names=None, model=None,
+                 collapse=False, values=False, title=None):
+        super().__init__()
+        self.graph = None
+        self.highlight = None
+        self.values = values
+        self.title = title
+        if source is not None:
+            self.show(source, *example_inputs, names=names, model=model, collapse=collapse)
+
+    def show(self, source, *example_inputs, names=None, model=None, collapse=False):
+        """Draw the graph behind `source` (see the module docstring for what it accepts).
+        Anything that cannot be drawn becomes a message in the widget, not an exception."""
+        try:
+            graph = graph_of(source, *example_inputs, names=names, model=model,
+                             collapse=collapse)
+        except GraphSourceError as error:
+            self.graph, self.message, self.svg = None, str(error), ""
+            return self
+        except Exception as error:          # a model that raises, a broken object
+            self.graph, self.svg = None, ""
+            self.message = f"could not build the graph: {type(error).__name__}: {error}"
+            return self
+        self.message = ""
+        self.set_graph(graph)
+        return self
+
+    def set_graph(self, graph, highlight=None):
+        self.graph, self.highlight = graph, highlight
+        self.redraw()
+
+    def set_highlight(self, node_id):
+        self.highlight = node_id
+        self.redraw()
+
+    def redraw(self):
+        if self.graph is not None:
+            self.svg = render_svg(self.graph, highlight=self.highlight, title=self.title,
+                                  values=self.values)
+
+    # -- what people and tests can read
+
+    @property
+    def counts(self):
+        """(number of op nodes, number of tensor nodes) drawn."""
+        if self.graph is None:
+            return 0, 0
+        ops = sum(n["kind"] == "op" for n in self.graph["nodes"])
+        return ops, len(self.graph["nodes"]) - ops
+
+    def __repr__(self):
+        if self.graph is None:
+            return f"GraphView({self.message or 'empty'})"
+        ops, tensors = self.counts
+        return (f"GraphView({self.graph.get('framework', '?')} graph: {ops} ops, "
+                f"{tensors} tensors)")
+
+    def _repr_svg_(self):
+        return self.svg or None
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        # a static copy for viewers without a live kernel (exports, nbval, GitHub)
+        data["text/html"] = self.svg or f'<pre>{escape(self.message or "empty graph")}</pre>'
+        return bundle
+
+    # -- live mode
+
+    @classmethod
+    @contextlib.contextmanager
+    def live(cls, delay=0.0, values=False, title="live: minigrad"):
+        """Show a GraphView now and add each minigrad op to it as it runs; during
+        backward(), gradients arrive in the picture node by node.
+
+        delay: seconds to pause after each op, so a person can watch it happen."""
+        from IPython.display import display
+
+        view = cls(values=values, title=title)
+        recorder = _LiveRecorder(view, delay)
+        display(view)
+        with observe(recorder):
+            yield view
+        recorder.finish()
+
+    # -- side by side
+
+    @classmethod
+    def side_by_side(cls, **sources):
+        """One GraphView per framework, next to each other. Each value is a tensor, or a
+        tuple (function, example inputs...) for TensorFlow."""
+        import ipywidgets
+
+        views = []
+        for name, source in sources.items():
+            args = source if isinstance(source, tuple) else (source,)
+            view = cls(*args, title=name)
+            views.append(view)
+        box = ipywidgets.HBox(views, layout=ipywidgets.Layout(overflow="auto"))
+        box.views = views
+        return box
+
+
+class _LiveRecorder:
+    """Turns the engine's OpEvents into a growing graph, redrawn as it changes."""
+
+    def __init__(self, view, delay):
+        self.view, self.delay = view, delay
+        self.nodes, self.edges = [], []
+        self.tensor_ids = {}        # id(tensor) -> node id
+        self.op_ids = {}            # id(grad_fn) -> node id
+        self.tensors = []           # keep the tensors alive so their ids stay unique
+        self.last_output = None
+        self.last_draw = 0.0
+
+    def _tensor(self, t):
+        if id(t) in self.tensor_ids:
+            return self.tensor_ids[id(t)]
+        nid = f"t{len(self.tensor_ids)}"
+        self.tensor_ids[id(t)] = nid
+        self.tensors.append(t)
+        role = ("intermediate" if t.grad_fn is not None
+                else "parameter" if t.requires_grad else "input")
+        self.nodes.append({"id": nid, "kind": "tensor", "label": "", "role": role,
+                           "shape": list(t.shape), "dtype": t.dtype.name,
+                           "value": summarize(t.data), "grad": None})
+        return nid
+
+    def __call__(self, event):
+        if event.node is None:
+            return                    # nothing was recorded (no_grad, or no grad needed)
+        if event.phase == "forward":
+            oid = f"op{len(self.op_ids)}"
+            self.op_ids[id(event.node)] = oid
+            self.nodes.append({"id": oid, "kind": "op", "op": event.op,
+                               "label": event.node.name(), "seq": event.node.seq})
+            for x in event.inputs:
+                if isinstance(x, minigrad.Tensor):
+                    self.edges.append({"source": self._tensor(x), "target": oid})
+            self.edges.append({"source": oid, "target": self._tensor(event.output)})
+            self.last_output = event.output
+            self._draw(highlight=oid)
+        else:
+            oid = self.op_ids.get(id(event.node))
+            by_id = {n["id"]: n for n in self.nodes}
+            # the gradient arriving at this op is the gradient of its output tensor
+            for e in self.edges:
+                if e["source"] == oid:
+                    by_id[e["target"]]["grad"] = summarize(event.grad_output)
+            for x, g in zip(event.inputs, event.grad_inputs):
+                if isinstance(x, minigrad.Tensor) and g is not None and x.grad_fn is None \
+                        and id(x) in self.tensor_ids:
+                    by_id[self.tensor_ids[id(x)]]["grad"] = summarize(g)
+            self._draw(highlight=oid)
+
+    def _draw(self, highlight, force=False):
+        now = time.perf_counter()
+        if force or self.delay or now - self.last_draw > 0.05:
+            self.view.set_graph({"nodes": self.nodes, "edges": self.edges,
+                                 "framework": "minigrad"}, highlight=highlight)
+            self.last_draw = now
+        if self.delay:
+            time.sleep(self.delay)
+
+    def finish(self):
+        if self.last_output is not None and id(self.last_output) in self.tensor_ids:
+            last = self.tensor_ids[id(self.last_output)]
+            for n in self.nodes:
+                if n["id"] == last:
+                    n["role"] = "output"
+        if not self.nodes:
+            self.view.message = ("no minigrad operation recorded a graph inside the block; "
+                                 "do the inputs have requires_grad=True?")
+        self._draw(highlight=None, force=True)
