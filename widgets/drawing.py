@@ -90,10 +90,14 @@ def render_svg(graph, highlight=None, title=None, values=False, max_width=880):
     widest = max(w for w, _ in sizes.values())
     top = MARGIN + (22 if title else 0) + 18          # room for the title and legend
     ox, oy = MARGIN + widest / 2, top + 24
-    total_w, total_h = width + widest + 2 * MARGIN, height + oy + 32 + MARGIN
+    legend_w = sum(24 + CHAR * len(role) + 10 for role in ROLE_COLOURS)
+    note_w = CHAR * len((graph.get("note") or "").strip())
+    total_w = max(width + widest, legend_w, note_w, CHAR * len(title or "")) + 2 * MARGIN
+    total_h = height + oy + 32 + MARGIN
 
     out = [f'<svg class="fl-graph" xmlns="http://www.w3.org/2000/svg" '
            f'viewBox="0 0 {total_w:.0f} {total_h:.0f}" width="{min(total_w, max_width):.0f}" '
+           'style="max-width:100%;height:auto" '
            f'data-key="{graph_key(graph)}" data-framework="{escape(graph.get("framework", ""))}" '
            f'font-family="sans-serif" font-size="11">',
            '<defs><marker id="fl-arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" '

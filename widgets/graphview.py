@@ -16,6 +16,7 @@ import time
 from html import escape
 
 import anywidget
+import ipywidgets
 import traitlets
 
 import minigrad
@@ -95,12 +96,13 @@ class GraphView(anywidget.AnyWidget):
     def _repr_svg_(self):
         return self.svg or None
 
+    def static_html(self):
+        """The picture as HTML, for viewers without a live kernel (exports, nbval, GitHub)."""
+        return self.svg or f'<pre>{escape(self.message or "empty graph")}</pre>'
+
     def _repr_mimebundle_(self, **kwargs):
-        bundle = super()._repr_mimebundle_(**kwargs)
-        data = bundle[0] if isinstance(bundle, tuple) else bundle
-        # a static copy for viewers without a live kernel (exports, nbval, GitHub)
-        data["text/html"] = self.svg or f'<pre>{escape(self.message or "empty graph")}</pre>'
-        return bundle
+        return _with_static_copy(super()._repr_mimebundle_(**kwargs), repr(self),
+                                 self.static_html())
 
     # -- live mode
 
@@ -126,16 +128,36 @@ class GraphView(anywidget.AnyWidget):
     def side_by_side(cls, **sources):
         """One GraphView per framework, next to each other. Each value is a tensor, or a
         tuple (function, example inputs...) for TensorFlow."""
-        import ipywidgets
-
         views = []
         for name, source in sources.items():
             args = source if isinstance(source, tuple) else (source,)
-            view = cls(*args, title=name)
-            views.append(view)
-        box = ipywidgets.HBox(views, layout=ipywidgets.Layout(overflow="auto"))
-        box.views = views
-        return box
+            views.append(cls(*args, title=name))
+        return SideBySide(views)
+
+
+class SideBySide(ipywidgets.HBox):
+    """GraphViews in a row, with a static copy of all of them for exports."""
+
+    def __init__(self, views):
+        super().__init__(views, layout=ipywidgets.Layout(overflow="auto"))
+        self.views = views
+
+    def __repr__(self):
+        return "SideBySide(" + ", ".join(repr(v) for v in self.views) + ")"
+
+    def _repr_mimebundle_(self, **kwargs):
+        cells = "".join(f'<div style="flex:1;min-width:0">{v.static_html()}</div>'
+                        for v in self.views)
+        return _with_static_copy(super()._repr_mimebundle_(**kwargs), repr(self),
+                                 f'<div style="display:flex;gap:12px">{cells}</div>')
+
+
+def _with_static_copy(bundle, text, html):
+    """Add plain text and HTML to a widget's display data: a live frontend shows the
+    widget, anything else (an export, nbval, GitHub) shows the HTML."""
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    data["text/plain"], data["text/html"] = text, html
+    return bundle
 
 
 class _LiveRecorder:

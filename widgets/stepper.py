@@ -18,7 +18,7 @@ import numpy as np
 import minigrad
 from minigrad.autograd import observe
 
-from .graphview import GraphView
+from .graphview import GraphView, _with_static_copy
 
 FULL_UP_TO = 24          # tensors with at most this many elements are shown in full
 HISTOGRAM_BINS = 12
@@ -313,9 +313,12 @@ class Stepper:
         self._ui = {"box": w.VBox([controls, w.HBox([breaks, nan]), position, self.view, details]),
                     "position": position, "details": details, "buttons": buttons}
 
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.container)
+    def __repr__(self):
+        return f"Stepper({self.status()})"
+
+    def _repr_mimebundle_(self, **kwargs):
+        html = self.view.static_html() + self.details_html()
+        return _with_static_copy(self.container._repr_mimebundle_(**kwargs), repr(self), html)
 
 
 def _describe_html(info):

@@ -22,9 +22,12 @@ this file, is::
 A notebook whose cells changed must be re-executed and saved with its outputs::
 
     jupyter nbconvert --to notebook --execute --inplace \
-        --ExecutePreprocessor.record_timing=False notebooks/NN_topic.ipynb
+        --ExecutePreprocessor.record_timing=False \
+        --ExecutePreprocessor.store_widget_state=False notebooks/NN_topic.ipynb
 
-(``record_timing=False`` keeps per-cell timestamps out of the file and out of diffs).
+(``record_timing=False`` keeps per-cell timestamps out of the file and out of diffs;
+``store_widget_state=False`` keeps the live widgets' state out too: each widget output
+carries a static HTML copy of its picture, which is what exports and nbval see).
 
 Under pytest-xdist (``pytest -n 2``) the cells of one notebook must run in one kernel,
 in order, but xdist's default scheduler spreads single items over workers, and a worker

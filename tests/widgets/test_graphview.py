@@ -25,7 +25,7 @@ def test_a_minigrad_loss_is_drawn_with_its_ops_and_tensors():
     assert view.message == "" and repr(view) == "GraphView(minigrad graph: 3 ops, 5 tensors)"
     bundle = view._repr_mimebundle_()
     data = bundle[0] if isinstance(bundle, tuple) else bundle
-    assert data["text/html"] == view.svg
+    assert data["text/html"] == view.svg and data["text/plain"] == repr(view)
     assert "application/vnd.jupyter.widget-view+json" in data
 
 
@@ -68,3 +68,6 @@ def test_side_by_side_shows_one_titled_view_per_framework():
     assert [v.title for v in box.views] == ["pytorch", "minigrad"]
     assert [v.graph["framework"] for v in box.views] == ["pytorch", "minigrad"]
     assert all(v.counts[0] == 2 for v in box.views)        # mul and sum in both
+    bundle = box._repr_mimebundle_()
+    html = (bundle[0] if isinstance(bundle, tuple) else bundle)["text/html"]
+    assert all(v.svg in html for v in box.views)
