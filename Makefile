@@ -7,7 +7,10 @@ STAMP  := $(VENV)/.installed
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: lab app test bench clean
+# Browser tests (tests/browser) drive Debian's Chromium, not a downloaded one.
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: lab app test bench clean chromium
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +21,16 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(AS_ROOT)
 
-test: $(STAMP)
+# Installs Chromium when it is missing and we are root; otherwise only says so.
+chromium:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	else \
+	  echo "No $(CHROMIUM): browser tests (tests/browser) will be skipped (and fail under CI=true); enable them with: sudo apt-get install chromium"; \
+	fi
+
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

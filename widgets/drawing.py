@@ -16,7 +16,7 @@ ROLE_COLOURS = {
     "output": "#95d5b2",
 }
 OP_FILL, INK, CURRENT, GRAD = "#ffffff", "#2b2d42", "#e63946", "#7b2cbf"
-MARGIN, CHAR = 24, 6.6
+MARGIN, CHAR = 24, 7.2
 
 
 def _size(node):
@@ -79,14 +79,14 @@ def graph_key(graph):
     return hashlib.sha1(ids.encode()).hexdigest()[:12]
 
 
-def render_svg(graph, highlight=None, title=None, values=False, max_width=880):
+def render_svg(graph, highlight=None, title=None, values=False):
     """SVG markup for `graph`; `highlight` is a node id to mark as current."""
     nodes, edges = graph["nodes"], graph["edges"]
     if not nodes:
         return ('<svg class="fl-graph" xmlns="http://www.w3.org/2000/svg" width="240" '
                 'height="40"><text x="8" y="24">(empty graph)</text></svg>')
     sizes = {n["id"]: _size(n) for n in nodes}
-    positions, (width, height) = layered_layout(nodes, edges)
+    positions, (width, height) = layered_layout(nodes, edges, column_gap=150)
     widest = max(w for w, _ in sizes.values())
     top = MARGIN + (22 if title else 0) + 18          # room for the title and legend
     ox, oy = MARGIN + widest / 2, top + 24
@@ -96,10 +96,10 @@ def render_svg(graph, highlight=None, title=None, values=False, max_width=880):
     total_h = height + oy + 32 + MARGIN
 
     out = [f'<svg class="fl-graph" xmlns="http://www.w3.org/2000/svg" '
-           f'viewBox="0 0 {total_w:.0f} {total_h:.0f}" width="{min(total_w, max_width):.0f}" '
+           f'viewBox="0 0 {total_w:.0f} {total_h:.0f}" width="{total_w:.0f}" '
            'style="max-width:100%;height:auto" '
            f'data-key="{graph_key(graph)}" data-framework="{escape(graph.get("framework", ""))}" '
-           f'font-family="sans-serif" font-size="11">',
+           f'font-family="sans-serif" font-size="12">',
            '<defs><marker id="fl-arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" '
            f'markerHeight="7" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="{INK}"/></marker></defs>',
            '<style>.fl-current>rect{stroke:' + CURRENT + ';stroke-width:3}'

@@ -264,6 +264,8 @@ class Stepper:
         if self._ui is not None:
             self._ui["details"].value = self.details_html()
             self._ui["position"].value = self.status()
+            if self.steps:
+                self._ui["choose"].value = self.position     # keep "Run to" in step
 
     def status(self):
         if not self.steps:
@@ -311,7 +313,8 @@ class Stepper:
         position, details = w.HTML(self.status()), w.HTML(self.details_html())
         controls = w.HBox(list(buttons.values()) + [choose])
         self._ui = {"box": w.VBox([controls, w.HBox([breaks, nan]), position, self.view, details]),
-                    "position": position, "details": details, "buttons": buttons}
+                    "position": position, "details": details, "buttons": buttons,
+                    "choose": choose}
 
     def __repr__(self):
         return f"Stepper({self.status()})"

@@ -82,8 +82,11 @@ def test_the_ui_has_the_buttons_and_follows_them(tiny):
     assert list(buttons) == ["Back", "Next", "Continue", "Run to end"]
     buttons["Next"].click()
     assert stepper.position == 1 and "tanh" in stepper._ui["position"].value
+    assert stepper._ui["choose"].value == 1          # the "Run to" menu follows
     buttons["Run to end"].click()
     assert stepper.position == 5
+    stepper._ui["choose"].value = 2                  # choosing a step goes there
+    assert stepper.position == 2 and stepper.current.op == "sum"
 
 
 def test_pytorch_models_step_through_module_hooks():
