@@ -12,6 +12,7 @@ import heapq
 import itertools
 import threading
 import time
+import warnings
 import weakref
 
 import numpy as np
@@ -21,16 +22,19 @@ from .errors import ShapeError, broadcast_mismatch, shape_error
 # ---------------------------------------------------------------------------- grad mode
 
 
-class _GradMode(threading.local):
-    enabled = True
+class _ThreadState(threading.local):
+    """Per thread, as in PyTorch: whether graphs are recorded, and who watches ops."""
+    enabled = True          # grad mode
+    observers = ()          # callbacks given to observe(), newest last
+    notifying = False       # True while observers run: their own ops are not reported
 
 
-_mode = _GradMode()
+_state = _ThreadState()
 _sequence = itertools.count(1)
 
 
 def is_grad_enabled():
-    return _mode.enabled
+    return _state.enabled
 
 
 class set_grad_enabled:
@@ -40,12 +44,12 @@ class set_grad_enabled:
         self.mode = bool(mode)
 
     def __enter__(self):
-        self.previous = _mode.enabled
-        _mode.enabled = self.mode
+        self.previous = _state.enabled
+        _state.enabled = self.mode
         return self
 
     def __exit__(self, *exc):
-        _mode.enabled = self.previous
+        _state.enabled = self.previous
 
     def __call__(self, fn):
         @functools.wraps(fn)
@@ -94,7 +98,8 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **options):
-        if _observers:
+        observers = _state.observers
+        if observers:
             started = time.perf_counter()
         ctx = cls()
         arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
@@ -105,7 +110,7 @@ class Function:
         if isinstance(data, np.generic):   # full reductions give NumPy scalars
             data = np.asarray(data)
         out = None
-        if _mode.enabled:
+        if _state.enabled:
             needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
             if True in needs:
                 ctx.inputs = inputs
@@ -114,9 +119,9 @@ class Function:
                 out = Tensor._make(data, True, ctx)
         if out is None:
             out = Tensor._make(data, False, None)
-        if _observers:
-            _notify(OpEvent("forward", cls.op, out.grad_fn, inputs, out,
-                            seconds=time.perf_counter() - started))
+        if observers:
+            _notify(observers, OpEvent("forward", cls.op, out.grad_fn, inputs, out,
+                                       seconds=time.perf_counter() - started))
         return out
 
     @classmethod
@@ -271,6 +276,7 @@ def backward(output, gradient=None, retain_graph=False):
     pending = {root: grad}
     heap = [(-root.seq, root)]
     leaves = {}          # leaf tensor -> [gradient so far, whether we own that array]
+    observers = _state.observers
     while heap:
         node = heapq.heappop(heap)[1]
         grad = pending.pop(node)
@@ -280,14 +286,14 @@ def backward(output, gradient=None, retain_graph=False):
             tensor = node._retained()
             if tensor is not None:
                 tensor._accumulate(grad)
-        if _observers:
+        if observers:
             started = time.perf_counter()
         grads = node.backward(node, grad)
         if type(grads) is not tuple:
             grads = (grads,)
-        if _observers:
-            _notify(OpEvent("backward", node.op, node, node.inputs, grad_output=grad,
-                            grad_inputs=grads, seconds=time.perf_counter() - started))
+        if observers:
+            _notify(observers, OpEvent("backward", node.op, node, node.inputs, grad_output=grad,
+                                       grad_inputs=grads, seconds=time.perf_counter() - started))
         if not retain_graph:
             node._release()
         for x, need, g in zip(node.inputs, node.needs_input_grad, grads):
@@ -335,23 +341,35 @@ class OpEvent:
         return f"OpEvent({self.phase} {self.op}, {self.seconds * 1e6:.1f} us)"
 
 
-_observers = []
-
-
 @contextlib.contextmanager
 def observe(callback):
-    """Call `callback(event)` with an OpEvent for every operation run inside the block,
-    forward and backward. Costs nothing when no one observes."""
-    _observers.append(callback)
+    """Call `callback(event)` with an OpEvent for every operation this thread runs
+    inside the block, forward and backward. Ops the callback runs itself are not
+    reported, and a callback that raises is reported as a warning, so watching never
+    breaks the computation. Costs nothing when no one observes.
+
+    `seconds` covers the op's own forward or backward code; the backward engine's
+    bookkeeping (adding up gradients, filling .grad, hooks) falls between events."""
+    _state.observers = _state.observers + (callback,)
     try:
         yield callback
     finally:
-        _observers.remove(callback)
+        _state.observers = tuple(c for c in _state.observers if c is not callback)
 
 
-def _notify(event):
-    for callback in list(_observers):
-        callback(event)
+def _notify(observers, event):
+    if _state.notifying:
+        return
+    _state.notifying = True
+    try:
+        for callback in observers:
+            try:
+                callback(event)
+            except Exception as error:
+                warnings.warn(f"an observer of minigrad ops raised {error!r} on {event!r}; "
+                              "the computation goes on", RuntimeWarning, stacklevel=3)
+    finally:
+        _state.notifying = False
 
 
 def retain(node, tensor):

@@ -4,10 +4,16 @@
   TensorFlow, live while minigrad runs, or three side by side.
 - `Stepper`: a debugger that replays a forward and backward pass one op at a time,
   with breakpoints and break-on-NaN.
+- `TimingBoard`: times a workload across frameworks and sizes with the benchmark
+  harness of `python -m lessons.bench`, its chart filling in live.
+- `OpProfile`: where one training step spends its time, op by op, forward and
+  backward (minigrad through its observe hook, PyTorch through torch.profiler).
 
 They build on `minigrad.graph()` and `minigrad.autograd.observe()`.
 """
 from .graphview import GraphView
+from .profile import OpProfile
 from .stepper import Stepper
+from .timing import TimingBoard
 
-__all__ = ["GraphView", "Stepper"]
+__all__ = ["GraphView", "Stepper", "TimingBoard", "OpProfile"]

@@ -4,14 +4,19 @@ How a run works:
 
 1. A *suite* (say ``mlp``) names a few *frameworks*, each with a builder that sets up
    the same problem (data, initial weights, learning rate) in that framework and
-   returns a ``step()`` function and an ``export()`` of the final weights.
+   returns a ``step()`` function and an ``export()`` of the final weights. A suite's
+   *config* holds its settings (batch, hidden size, ...); a *grid* is a list of
+   configs, e.g. batch 16, 64 and 256.
 2. The harness runs ``rounds`` rounds. In every round it starts one fresh Python
    process per framework, round-robin (round 1: every framework, round 2: every
    framework, ...), so slow drift of the machine (turbo, other load) spreads over
-   all frameworks instead of landing on one.
+   all frameworks instead of landing on one. A worker runs every config of the grid
+   in turn, so a grid costs one framework import per round, not one per config.
 3. Each worker process (``lessons.bench.worker``) fixes the thread count before
-   importing anything heavy, runs ``warmup`` untimed steps, then times ``steps``
-   steps one by one and reports the per-step times and the final loss.
+   importing anything heavy, and for every config builds the problem, runs
+   ``warmup`` untimed steps, then times ``steps`` steps one by one and reports the
+   per-step times, the final loss and the memory it took, one line per config as
+   soon as that config is done (so a live chart can fill in).
 4. The harness pools the per-step times of all rounds and reports the median, min
    and max, the ratios to PyTorch eager and to NumPy, and the loss the training
    reached, so a time is never shown without what it bought.
@@ -27,9 +32,13 @@ import importlib
 import json
 import os
 import platform
+import queue
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -43,6 +52,10 @@ THREAD_ENV_VARS = (
     "TF_NUM_INTEROP_THREADS",
 )
 REFERENCE_FRAMEWORKS = {"torch": "ratio_to_torch", "numpy": "ratio_to_numpy"}
+LOSS_NOTE = (
+    "final loss: cross-entropy on the whole training set after warm-up + timed steps "
+    "from the same initial weights, evaluated by one NumPy function for all frameworks."
+)
 
 
 @dataclass(frozen=True)
@@ -52,12 +65,16 @@ class Framework:
     ``build`` is ``"module:function"``, imported only inside the worker process;
     the function is called as ``function(problem, threads)`` and returns
     ``(step, export)``: ``step()`` runs one training step and returns the loss of
-    that step (any scalar the framework produces), ``export()`` returns the current
-    weights as a dict of NumPy arrays.
+    that step (any scalar the framework produces; anything else is not reported),
+    ``export()`` returns the current weights as a dict of NumPy arrays.
+    ``traced_memory`` says that tracemalloc sees the framework's arrays (true of
+    NumPy and of what is built on it), so the memory a step allocates can be
+    measured; PyTorch and TensorFlow allocate where tracemalloc does not look.
     """
 
     label: str
     build: str
+    traced_memory: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,9 +84,13 @@ class Suite:
     ``problem`` is ``"module:function"``; ``function(config)`` builds the framework-
     neutral problem (NumPy data and initial weights) in the worker.
     ``evaluate`` is ``"module:function"``; ``function(problem, weights)`` returns the
-    loss reached by exported weights, computed the same way for every framework.
-    ``config`` holds the suite's own settings (sizes, learning rate, seed);
-    ``full`` and ``quick`` hold the run lengths (rounds, steps, warmup).
+    loss reached by exported weights (or another check value, named by
+    ``check_label`` and explained by ``check_note``), computed the same way for
+    every framework.
+    ``config`` holds the suite's own settings (sizes, learning rate, seed); only
+    these keys may be overridden. ``description`` may name them, as in
+    ``"batch {batch}"``. ``full`` and ``quick`` hold the run lengths (rounds, steps,
+    warmup).
     """
 
     name: str
@@ -80,10 +101,28 @@ class Suite:
     config: dict = field(default_factory=dict)
     full: dict = field(default_factory=lambda: {"rounds": 7, "steps": 100, "warmup": 20})
     quick: dict = field(default_factory=lambda: {"rounds": 2, "steps": 20, "warmup": 5})
+    check_label: str = "final loss"
+    check_note: str = LOSS_NOTE
+
+    def configure(self, overrides: dict | None = None) -> dict:
+        """The suite's config with ``overrides`` applied; unknown keys raise KeyError."""
+        overrides = dict(overrides or {})
+        unknown = sorted(set(overrides) - set(self.config))
+        if unknown:
+            raise KeyError(f"suite {self.name!r} has no setting {unknown}; "
+                           f"settings: {sorted(self.config)}")
+        return {**self.config, **overrides}
+
+    def describe(self, config: dict | None = None) -> str:
+        """The description with the settings of ``config`` (default: the suite's)."""
+        try:
+            return self.description.format_map({**self.config, **(config or {})})
+        except (KeyError, ValueError, IndexError, AttributeError):
+            return self.description
 
 
 # Suites register lazily by module path so that listing them imports nothing heavy.
-_SUITE_MODULES: dict[str, str] = {"mlp": "lessons.bench.mlp"}
+_SUITE_MODULES: dict[str, str] = {"mlp": "lessons.bench.mlp", "ops": "lessons.bench.ops"}
 _SUITES: dict[str, Suite] = {}
 
 
@@ -131,31 +170,246 @@ def _worker_env(threads: int) -> dict[str, str]:
     return env
 
 
-def run_worker(spec: dict, timeout: float = 600.0) -> dict:
-    """Run one framework for one round in a fresh process; returns its report.
+def _pump(stream, lines: queue.Queue) -> None:
+    """Hand the worker's stdout to the parent line by line; None marks the end."""
+    for line in stream:
+        lines.put(line)
+    lines.put(None)
 
-    The report has ``step_ns`` (list of per-step times), ``final_loss``,
-    ``last_step_loss`` and ``versions``, or ``error`` if the worker failed.
+
+def stream_worker(
+    spec: dict,
+    timeout: float = 600.0,
+    *,
+    on_report: Callable[[int, dict], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> list[dict]:
+    """Run one framework for one round, over every config of ``spec["configs"]``, in
+    a fresh process; returns one report per config, in order.
+
+    ``on_report(index, report)`` is called as each config's report arrives. A
+    report has ``step_ns`` (list of per-step times), ``final_loss``,
+    ``last_step_loss``, ``memory_mb``, ``peak_rss_mb`` and ``versions``, or
+    ``error``. A worker that reports nothing for ``timeout`` seconds is killed, and
+    so is one running when ``should_stop()`` turns true (its missing reports then
+    say ``"stopped": True``).
     """
+    count = len(spec["configs"])
+    reports: list[dict | None] = [None] * count
     cmd = [sys.executable, "-m", "lessons.bench.worker", json.dumps(spec)]
-    try:
-        proc = subprocess.run(
-            cmd,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=_worker_env(spec["threads"]),
-        )
-    except subprocess.TimeoutExpired:
-        return {"error": f"worker timed out after {timeout:.0f} s"}
-    for line in reversed(proc.stdout.splitlines()):
-        if line.startswith(RESULT_MARKER):
-            return json.loads(line[len(RESULT_MARKER) :])
-    tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
-    return {"error": f"worker exited with status {proc.returncode}:\n{tail}"}
+    failure = None
+    # stderr goes to a file, not a pipe: a chatty framework cannot fill a pipe nobody
+    # reads and hang the worker
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as stderr:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, text=True,
+                                encoding="utf-8", errors="replace",
+                                env=_worker_env(spec["threads"]))
+        lines: queue.Queue = queue.Queue()
+        threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True).start()
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:
+                    line = lines.get(timeout=0.1)
+                except queue.Empty:
+                    if should_stop is not None and should_stop():
+                        failure = "stopped"
+                    elif time.monotonic() > deadline:
+                        failure = f"worker timed out: no report for {timeout:.0f} s"
+                    else:
+                        continue
+                    proc.kill()
+                    break
+                if line is None:
+                    break
+                if line.startswith(RESULT_MARKER):
+                    report = json.loads(line[len(RESULT_MARKER):])
+                    index = report.pop("index", 0)
+                    reports[index] = report
+                    deadline = time.monotonic() + timeout
+                    if on_report is not None:
+                        on_report(index, report)
+        except BaseException:  # Ctrl-C, or a progress callback that failed: no orphan
+            proc.kill()
+            proc.wait()
+            raise
+        returncode = proc.wait()
+        proc.stdout.close()
+        stderr.seek(0)
+        err_text = stderr.read()
+    if failure is None and None in reports:
+        tail = "\n".join(err_text.strip().splitlines()[-15:])
+        failure = f"worker exited with status {returncode}:\n{tail}"
+    for index, report in enumerate(reports):
+        if report is None:
+            reports[index] = ({"error": "stopped", "stopped": True} if failure == "stopped"
+                              else {"error": failure})
+            if on_report is not None and failure != "stopped":
+                on_report(index, reports[index])
+    return reports
+
+
+def run_worker(spec: dict, timeout: float = 600.0) -> dict:
+    """Run one framework for one round of one config (``spec["config"]``) in a fresh
+    process; returns its report (see ``stream_worker``)."""
+    spec = {k: v for k, v in spec.items() if k != "config"} | {"configs": [spec["config"]]}
+    return stream_worker(spec, timeout)[0]
 
 
 ProgressCallback = Callable[[dict], None]
+
+
+def _lengths(suite: Suite, quick: bool, rounds, steps, warmup, threads) -> dict:
+    lengths = dict(suite.quick if quick else suite.full)
+    for key, value in (("rounds", rounds), ("steps", steps), ("warmup", warmup)):
+        if value is not None:
+            lengths[key] = value
+    if lengths["rounds"] < 1 or lengths["steps"] < 1 or lengths["warmup"] < 0:
+        raise ValueError(f"need rounds >= 1, steps >= 1, warmup >= 0; got {lengths}")
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    return lengths
+
+
+def run_grid(
+    suite: str | Suite = "mlp",
+    configs: list[dict] | None = None,
+    *,
+    frameworks: list[str] | None = None,
+    rounds: int | None = None,
+    steps: int | None = None,
+    warmup: int | None = None,
+    threads: int = 1,
+    quick: bool = False,
+    progress: ProgressCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    timeout: float = 600.0,
+) -> list[dict]:
+    """Benchmark one suite at several configs; returns one result per config (each
+    what ``run_suite`` returns for that config).
+
+    ``configs`` is a list of overrides of the suite's settings, e.g.
+    ``[{"batch": 16}, {"batch": 64}]`` (default: one run at the suite's own).
+    Rounds are interleaved across frameworks; inside a round a framework's worker
+    runs every config in turn. ``progress``, if given, is called once per cell
+    (framework × config) per round with ``{"done", "total", "round", "framework",
+    "label", "config_index", "config", "overrides", "summary"}`` plus
+    ``"median_us"``, ``"error"`` or ``"skipped"`` (a cell that failed in an earlier
+    round is not run again); ``summary`` is the cell's result so far, so a chart can
+    fill in while the run goes on. ``should_stop()`` is asked while workers run; when
+    it turns true the running worker is killed, no other starts, and every result
+    says ``"stopped": True``.
+    """
+    if isinstance(suite, str):
+        suite = get_suite(suite)
+    lengths = _lengths(suite, quick, rounds, steps, warmup, threads)
+    keys = list(frameworks) if frameworks else list(suite.frameworks)
+    unknown = [k for k in keys if k not in suite.frameworks]
+    if unknown:
+        raise KeyError(f"suite {suite.name!r} has no framework {unknown}; "
+                       f"known: {list(suite.frameworks)}")
+    overrides = [dict(c) for c in (configs if configs is not None else [{}])]
+    if not overrides:
+        raise ValueError("configs is empty: give at least one config (or None)")
+    full_configs = [suite.configure(c) for c in overrides]
+
+    load_before = _load_average()
+    cells = [(ci, key) for ci in range(len(full_configs)) for key in keys]
+    reports: dict[tuple[int, str], list[dict]] = {cell: [] for cell in cells}
+    errors: dict[tuple[int, str], str] = {}
+    total = lengths["rounds"] * len(cells)
+    state = {"done": 0, "stopped": False}
+
+    def emit(round_index: int, ci: int, key: str, **outcome) -> None:
+        state["done"] += 1
+        if progress is None:
+            return
+        fw = suite.frameworks[key]
+        progress({"done": state["done"], "total": total, "round": round_index + 1,
+                  "framework": key, "label": fw.label, "config_index": ci,
+                  "config": full_configs[ci], "overrides": overrides[ci], **outcome,
+                  "summary": _summarize(key, fw.label, reports[(ci, key)], errors.get((ci, key)))})
+
+    for round_index in range(lengths["rounds"]):
+        for key in keys:
+            if should_stop is not None and should_stop():
+                state["stopped"] = True
+                break
+            todo = [ci for ci in range(len(full_configs)) if (ci, key) not in errors]
+            for ci in range(len(full_configs)):
+                if (ci, key) in errors:  # a cell that failed once is not retried
+                    emit(round_index, ci, key, skipped=errors[(ci, key)])
+            if not todo:
+                continue
+            spec = {
+                "suite": suite.name,
+                "framework": key,
+                # the worker resolves these paths itself, so a suite registered at run
+                # time (say in a notebook) works as long as its module is importable
+                "problem": suite.problem,
+                "evaluate": suite.evaluate,
+                "build": suite.frameworks[key].build,
+                "traced_memory": suite.frameworks[key].traced_memory,
+                "configs": [full_configs[ci] for ci in todo],
+                "steps": lengths["steps"],
+                "warmup": lengths["warmup"],
+                "threads": threads,
+            }
+
+            def on_report(index: int, report: dict, key=key, todo=todo,
+                          round_index=round_index) -> None:
+                ci = todo[index]
+                if "error" in report:
+                    errors[(ci, key)] = report["error"]
+                    emit(round_index, ci, key, error=report["error"])
+                else:
+                    reports[(ci, key)].append(report)
+                    emit(round_index, ci, key, versions=report.get("versions", {}),
+                         median_us=statistics.median(report["step_ns"]) / 1e3)
+
+            done = stream_worker(spec, timeout=timeout, on_report=on_report,
+                                 should_stop=should_stop)
+            if any(r.get("stopped") for r in done):
+                state["stopped"] = True
+                break
+        if state["stopped"]:
+            break
+
+    versions = {"python": platform.python_version()}
+    for rep in (r for cell in cells for r in reports[cell]):
+        versions.update(rep.get("versions", {}))
+    environment = {
+        "timestamp": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "versions": versions,
+        "cpu": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "threads": threads,
+        "platform": platform.platform(),
+        # 1-minute load average before and after: other work on the machine
+        # (a test run, a browser) shows up here and in the max column
+        "load_average": [load_before, _load_average()],
+    }
+    out = []
+    for ci, config in enumerate(full_configs):
+        results = []
+        for key in keys:
+            error = errors.get((ci, key))
+            if error is None and state["stopped"] and not reports[(ci, key)]:
+                error = "stopped before it ran"
+            results.append(_summarize(key, suite.frameworks[key].label, reports[(ci, key)], error))
+        _add_ratios(results)
+        out.append({
+            "suite": suite.name,
+            "description": suite.describe(config),
+            "config": config,
+            "run": {**lengths, "threads": threads, "quick": quick},
+            "check_label": suite.check_label,
+            "check_note": suite.check_note,
+            "stopped": state["stopped"],
+            "environment": environment,
+            "results": results,
+        })
+    return out
 
 
 def run_suite(
@@ -169,89 +423,21 @@ def run_suite(
     quick: bool = False,
     config: dict | None = None,
     progress: ProgressCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
     timeout: float = 600.0,
 ) -> dict:
     """Benchmark one suite and return the result as a plain, JSON-ready dict.
 
     ``rounds``/``steps``/``warmup`` default to the suite's full (or, with
     ``quick=True``, quick) settings. ``config`` overrides the suite's own settings
-    (e.g. ``{"batch": 32}``). ``progress``, if given, is called after every worker
-    with ``{"done", "total", "round", "framework", "label", "median_us"|"error"}``.
+    (e.g. ``{"batch": 32}``; unknown keys raise KeyError). ``progress``, if given, is
+    called after every worker with ``{"done", "total", "round", "framework",
+    "label", "median_us"|"error"|"skipped", ...}`` (see ``run_grid``, which also
+    runs several configs).
     """
-    if isinstance(suite, str):
-        suite = get_suite(suite)
-    lengths = dict(suite.quick if quick else suite.full)
-    for key, value in (("rounds", rounds), ("steps", steps), ("warmup", warmup)):
-        if value is not None:
-            lengths[key] = value
-    if lengths["rounds"] < 1 or lengths["steps"] < 1 or lengths["warmup"] < 0:
-        raise ValueError(f"need rounds >= 1, steps >= 1, warmup >= 0; got {lengths}")
-    if threads < 1:
-        raise ValueError(f"threads must be >= 1, got {threads}")
-    keys = list(frameworks) if frameworks else list(suite.frameworks)
-    unknown = [k for k in keys if k not in suite.frameworks]
-    if unknown:
-        raise KeyError(f"suite {suite.name!r} has no framework {unknown}; known: {list(suite.frameworks)}")
-    suite_config = {**suite.config, **(config or {})}
-
-    load_before = _load_average()
-    reports: dict[str, list[dict]] = {k: [] for k in keys}
-    errors: dict[str, str] = {}
-    total, done = lengths["rounds"] * len(keys), 0
-    for round_index in range(lengths["rounds"]):
-        for key in keys:
-            done += 1
-            if key in errors:  # a framework that failed once is not retried
-                continue
-            spec = {
-                "suite": suite.name,
-                "framework": key,
-                # the worker resolves these paths itself, so a suite registered at run
-                # time (say in a notebook) works as long as its module is importable
-                "problem": suite.problem,
-                "evaluate": suite.evaluate,
-                "build": suite.frameworks[key].build,
-                "config": suite_config,
-                "steps": lengths["steps"],
-                "warmup": lengths["warmup"],
-                "threads": threads,
-            }
-            report = run_worker(spec, timeout=timeout)
-            event = {"done": done, "total": total, "round": round_index + 1,
-                     "framework": key, "label": suite.frameworks[key].label}
-            if "error" in report:
-                errors[key] = report["error"]
-                event["error"] = report["error"]
-            else:
-                reports[key].append(report)
-                event["median_us"] = statistics.median(report["step_ns"]) / 1e3
-            if progress is not None:
-                progress(event)
-
-    results = [_summarize(key, suite.frameworks[key].label, reports[key], errors.get(key))
-               for key in keys]
-    _add_ratios(results)
-    versions = {"python": platform.python_version()}
-    for rep in (r for key in keys for r in reports[key]):
-        versions.update(rep.get("versions", {}))
-    return {
-        "suite": suite.name,
-        "description": suite.description,
-        "config": suite_config,
-        "run": {**lengths, "threads": threads, "quick": quick},
-        "environment": {
-            "timestamp": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "versions": versions,
-            "cpu": cpu_model(),
-            "cpu_count": os.cpu_count(),
-            "threads": threads,
-            "platform": platform.platform(),
-            # 1-minute load average before and after: other work on the machine
-            # (a test run, a browser) shows up here and in the max column
-            "load_average": [load_before, _load_average()],
-        },
-        "results": results,
-    }
+    return run_grid(suite, [config or {}], frameworks=frameworks, rounds=rounds,
+                    steps=steps, warmup=warmup, threads=threads, quick=quick,
+                    progress=progress, should_stop=should_stop, timeout=timeout)[0]
 
 
 def _summarize(key: str, label: str, reports: list[dict], error: str | None) -> dict:
@@ -260,6 +446,8 @@ def _summarize(key: str, label: str, reports: list[dict], error: str | None) -> 
         return result
     samples_us = [ns / 1e3 for rep in reports for ns in rep["step_ns"]]
     losses = [rep["final_loss"] for rep in reports]
+    memory = [rep.get("memory_mb") for rep in reports]
+    peaks = [rep.get("peak_rss_mb") for rep in reports]
     result.update(
         median_us=statistics.median(samples_us),
         min_us=min(samples_us),
@@ -272,6 +460,10 @@ def _summarize(key: str, label: str, reports: list[dict], error: str | None) -> 
         final_loss_spread=max(losses) - min(losses),
         last_step_loss=reports[-1]["last_step_loss"],
         thread_pools=reports[-1].get("thread_pools", {}),
+        # peak memory one step allocates (where tracemalloc sees the framework's
+        # arrays, else None) and the worker process's peak resident memory
+        memory_mb=statistics.median(memory) if None not in memory else None,
+        peak_rss_mb=max(peaks) if None not in peaks else None,
     )
     return result
 
@@ -312,6 +504,13 @@ def _fmt(value, spec: str) -> str:
     return "—" if value is None else format(value, spec)
 
 
+def format_check(value) -> str:
+    """A loss with five decimals (as in the README's table); a tiny error as 1.2e-07."""
+    if value is None:
+        return "—"
+    return f"{value:.5f}" if value == 0 or 1e-3 <= abs(value) < 1e5 else f"{value:.3g}"
+
+
 def _fmt_load(load) -> str:
     if not load or None in load:
         return "unknown"
@@ -322,6 +521,7 @@ def format_markdown(result: dict) -> str:
     """The result as a Markdown table with a short header of what was measured."""
     env, run, cfg = result["environment"], result["run"], result["config"]
     versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
+    check = result.get("check_label", "final loss")
     lines = [
         f"### {result['suite']}: {result['description']}",
         "",
@@ -332,25 +532,29 @@ def format_markdown(result: dict) -> str:
         f"- CPU: {env['cpu']} ({env['cpu_count']} logical cores), "
         f"load average before/after: {_fmt_load(env.get('load_average'))}",
         f"- {versions}",
+    ]
+    if result.get("stopped"):
+        lines.append("- **stopped before the end**: rows may hold fewer rounds")
+    lines += [
         "",
-        "| framework | median µs/step | min µs | max µs | × PyTorch eager | × NumPy | final loss |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| framework | median µs/step | min µs | max µs | × PyTorch eager | × NumPy "
+        f"| {check} | step memory MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in result["results"]:
         if r.get("median_us") is None:
             reason = (r.get("error") or "no result").strip().splitlines()[-1][:80]
-            lines.append(f"| {r['label']} | failed: {reason} | | | | | |")
+            lines.append(f"| {r['label']} | failed: {reason} | | | | | | |")
             continue
         lines.append(
             f"| {r['label']} | {r['median_us']:.1f} | {r['min_us']:.1f} | {r['max_us']:.1f} "
             f"| {_fmt(r['ratio_to_torch'], '.2f')} | {_fmt(r['ratio_to_numpy'], '.2f')} "
-            f"| {r['final_loss']:.5f} |"
+            f"| {format_check(r['final_loss'])} | {_fmt(r.get('memory_mb'), '.3g')} |"
         )
     lines.append("")
-    lines.append(
-        "final loss: cross-entropy on the whole training set after warm-up + timed steps "
-        "from the same initial weights, evaluated by one NumPy function for all frameworks."
-    )
+    lines.append(result.get("check_note", LOSS_NOTE))
+    lines.append("memory: peak that one step allocates, as tracemalloc sees it (NumPy "
+                 "arrays and Python objects; — where the framework allocates outside it).")
     return "\n".join(lines)
 
 

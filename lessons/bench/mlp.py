@@ -1,5 +1,8 @@
 """The ``mlp`` suite: one SGD training step of a 64-128-10 MLP on the digits.
 
+The hidden size, the batch, the learning rate and the seed are settings of the
+suite's config: ``run_suite("mlp", config={"batch": 256})``.
+
 A step is: forward (Linear-ReLU-Linear), mean cross-entropy, backward, SGD update,
 and clearing the gradients where the framework keeps them. Every framework starts
 from the same NumPy-generated weights (PyTorch's ``Linear`` initialisation and
@@ -44,9 +47,14 @@ def make_problem(config: dict) -> Problem:
     from lessons.data import load_digits
 
     X, y, _, _ = load_digits(dtype="float32", split=0.2, seed=config["seed"])
-    batch = config["batch"]
+    batch, hidden = config["batch"], config["hidden"]
+    if not 1 <= batch <= len(X):
+        raise ValueError(f"mlp: batch must be between 1 and the {len(X)} training "
+                         f"samples, got {batch}")
+    if hidden < 1:
+        raise ValueError(f"mlp: hidden must be at least 1, got {hidden}")
     batches = [(X[i : i + batch], y[i : i + batch]) for i in range(0, len(X) - batch + 1, batch)]
-    return Problem(batches, init_weights(config["hidden"], config["seed"]), config["lr"], X, y)
+    return Problem(batches, init_weights(hidden, config["seed"]), config["lr"], X, y)
 
 
 def init_weights(hidden: int, seed: int) -> dict[str, np.ndarray]:
@@ -152,8 +160,11 @@ def build_minigrad(problem: Problem, threads: int):
 def _build_tf(problem: Problem, threads: int, compiled: bool):
     import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # already set by an earlier config of this worker: it holds
+        pass
     import keras
 
     hidden = problem.init["0.bias"].shape[0]
@@ -205,13 +216,13 @@ def build_tf_function(problem: Problem, threads: int):
 SUITE = register_suite(
     Suite(
         name="mlp",
-        description="MLP 64-128-10 training step (SGD), digits, batch 64, CPU",
+        description="MLP 64-{hidden}-10 training step (SGD), digits, batch {batch}, CPU",
         frameworks={
-            "minigrad": Framework("minigrad", f"{__name__}:build_minigrad"),
+            "minigrad": Framework("minigrad", f"{__name__}:build_minigrad", traced_memory=True),
             "torch": Framework("PyTorch eager", f"{__name__}:build_torch"),
             "tf-eager": Framework("TensorFlow eager (GradientTape)", f"{__name__}:build_tf_eager"),
             "tf-function": Framework("TensorFlow tf.function", f"{__name__}:build_tf_function"),
-            "numpy": Framework("NumPy by hand", f"{__name__}:build_numpy"),
+            "numpy": Framework("NumPy by hand", f"{__name__}:build_numpy", traced_memory=True),
         },
         problem=f"{__name__}:make_problem",
         evaluate=f"{__name__}:evaluate",

@@ -1,5 +1,5 @@
-"""The benchmark harness produces well-formed results. No test here asserts a speed:
-times are only checked to be positive numbers."""
+"""The benchmark harness produces well-formed results, for one config or a grid of
+configs. No test here asserts a speed: times are only checked to be positive numbers."""
 
 import json
 import math
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from lessons import bench
-from lessons.bench import mlp
+from lessons.bench import harness, mlp, ops
 
 ROOT = Path(__file__).resolve().parents[2]
 FRAMEWORKS = ["minigrad", "torch", "tf-eager", "tf-function", "numpy"]
@@ -20,6 +20,7 @@ RESULT_KEYS = {
     "framework", "label", "error", "median_us", "min_us", "max_us", "round_medians_us",
     "samples", "final_loss", "final_loss_spread", "last_step_loss",
     "ratio_to_torch", "ratio_to_numpy", "thread_pools", "step_us_by_round",
+    "memory_mb", "peak_rss_mb",
 }
 
 
@@ -253,3 +254,161 @@ def test_evaluate_matches_torch_cross_entropy():
     logits = torch.relu(X @ w["0.weight"].T + w["0.bias"]) @ w["2.weight"].T + w["2.bias"]
     expected = torch.nn.functional.cross_entropy(logits, torch.tensor(problem.y_train))
     assert mlp.evaluate(problem, problem.init) == pytest.approx(expected.item(), abs=1e-10)
+
+
+# --- grids of configs, memory, stopping --------------------------------------------
+
+
+def test_grid_runs_every_config_in_one_worker_per_framework(monkeypatch):
+    starts = []
+    real = harness.stream_worker
+
+    def counting(spec, *args, **kwargs):
+        starts.append((spec["framework"], [c["batch"] for c in spec["configs"]]))
+        return real(spec, *args, **kwargs)
+
+    monkeypatch.setattr(harness, "stream_worker", counting)
+    events = []
+    results = bench.run_grid("mlp", [{"batch": 16}, {"batch": 256}],
+                             frameworks=["numpy", "minigrad"], progress=events.append, **TINY)
+    assert starts == [("numpy", [16, 256]), ("minigrad", [16, 256])]
+    assert [r["config"]["batch"] for r in results] == [16, 256]
+    assert "batch 16" in results[0]["description"] and "batch 256" in results[1]["description"]
+    assert [(e["done"], e["config_index"], e["framework"]) for e in events] == [
+        (1, 0, "numpy"), (2, 1, "numpy"), (3, 0, "minigrad"), (4, 1, "minigrad")]
+    assert all(e["total"] == 4 and e["overrides"] == {"batch": (16, 256)[e["config_index"]]}
+               for e in events)
+    # the last event of a cell carries its result so far: with one round, the final one
+    for e in events:
+        final = results[e["config_index"]]["results"][["numpy", "minigrad"].index(e["framework"])]
+        assert e["summary"]["median_us"] == final["median_us"] == pytest.approx(e["median_us"])
+    for result in results:
+        # the config reached the worker: same loss as the same steps run here
+        problem = mlp.make_problem(result["config"])
+        step, export = mlp.build_numpy(problem, 1)
+        for _ in range(TINY["warmup"] + TINY["steps"]):
+            step()
+        expected = mlp.evaluate(problem, export())
+        for r in result["results"]:
+            assert r["final_loss"] == pytest.approx(expected, abs=1e-5)
+    # step memory, where tracemalloc sees the arrays (PyTorch's it does not: see
+    # tests/widgets/test_timing.py): a NumPy step keeps h_pre and h, (batch, 128)
+    # float32 each, alive together
+    small, large = ({r["framework"]: r for r in res["results"]} for res in results)
+    assert large["numpy"]["memory_mb"] >= 2 * 256 * 128 * 4 / 2**20
+    assert large["numpy"]["memory_mb"] > small["numpy"]["memory_mb"] > 0
+    assert large["minigrad"]["memory_mb"] >= 2 * 256 * 128 * 4 / 2**20
+    assert all(r["peak_rss_mb"] > 10 for r in (*small.values(), *large.values()))
+
+
+def test_a_failing_config_does_not_stop_the_others():
+    events = []
+    bad, good = bench.run_grid("ops", [{"n": 0}, {"n": 4}], frameworks=["numpy"],
+                               rounds=2, steps=1, warmup=0, progress=events.append)
+    assert "n must be a positive integer" in bad["results"][0]["error"]
+    assert good["results"][0]["error"] is None and good["results"][0]["samples"] == 2
+    # round 2 does not try the failed cell again, but still counts it
+    assert [("error" in e, "skipped" in e) for e in events] == [
+        (True, False), (False, False), (False, True), (False, False)]
+    assert events[-1]["done"] == events[-1]["total"] == 4
+    rows = [line for line in bench.format_markdown(bad).splitlines() if line.startswith("|")]
+    assert len({row.count("|") for row in rows}) == 1  # a failed row has every column
+
+
+def test_mlp_problem_rejects_impossible_sizes():
+    with pytest.raises(ValueError, match=r"batch must be between 1 and the \d+ training"):
+        mlp.make_problem({**mlp.SUITE.config, "batch": 5000})
+    with pytest.raises(ValueError, match="hidden must be at least 1"):
+        mlp.make_problem({**mlp.SUITE.config, "hidden": 0})
+
+
+def test_configs_are_checked_before_anything_runs():
+    with pytest.raises(KeyError, match=r"no setting \['batchsize'\]"):
+        bench.run_grid("mlp", [{"batch": 16}, {"batchsize": 3}], frameworks=["numpy"])
+    with pytest.raises(KeyError, match="no setting"):
+        bench.run_suite("mlp", frameworks=["numpy"], config={"hiden": 3})
+    with pytest.raises(ValueError, match="configs is empty"):
+        bench.run_grid("mlp", [], frameworks=["numpy"])
+
+
+def test_stop_kills_the_running_worker():
+    calls = []
+
+    def should_stop():  # asked once before each worker, then ten times a second
+        calls.append(1)
+        return len(calls) >= 3
+
+    (result,) = bench.run_grid("mlp", None, frameworks=["torch", "numpy"],
+                               should_stop=should_stop, **TINY)
+    assert result["stopped"]
+    assert [r["error"] for r in result["results"]] == ["stopped before it ran"] * 2
+    assert "stopped before the end" in bench.format_markdown(result)
+
+
+# --- the ops suite ----------------------------------------------------------------
+
+
+def test_ops_suite_computes_every_op_as_float64_numpy_does():
+    configs = [{"op": op, "n": 8} for op in ops.OPS]
+    results = bench.run_grid("ops", configs, frameworks=["numpy", "minigrad"], **TINY)
+    for config, result in zip(configs, results):
+        assert result["config"]["op"] == config["op"] and config["op"] in result["description"]
+        for r in result["results"]:
+            assert r["error"] is None, r["error"]
+            assert 0 <= r["final_loss"] < 1e-5 and r["last_step_loss"] is None
+    assert "| max error vs float64 |" in bench.format_markdown(results[0])
+
+
+@pytest.mark.parametrize("op", ops.OPS)
+def test_ops_builders_match_the_reference_and_record_graphs(op):
+    pytest.importorskip("torch")
+    problem = ops.make_problem({**ops.SUITE.config, "op": op, "n": 5, "requires_grad": True})
+    for build in (ops.build_numpy, ops.build_torch, ops.build_minigrad):
+        step, export = build(problem, 1)
+        out = step()
+        assert ops.evaluate(problem, export()) < 1e-5
+        if build is not ops.build_numpy:
+            assert out.requires_grad and out.grad_fn is not None
+    assert ops.evaluate(problem, {"out": problem.a[::-1]}) > 0.1  # a wrong result shows
+
+
+def test_ops_problem_rejects_bad_settings():
+    with pytest.raises(ValueError, match="unknown op 'conv'"):
+        ops.make_problem({**ops.SUITE.config, "op": "conv"})
+    with pytest.raises(ValueError, match="n must be a positive integer"):
+        ops.make_problem({**ops.SUITE.config, "n": 0})
+
+
+# --- the command line: settings and grids -----------------------------------------
+
+
+def test_grid_of_settings():
+    from lessons.bench.__main__ import _setting, grid
+
+    settings = [_setting("batch=16,64"), _setting("lr=0.5"), _setting("op=add,matmul")]
+    assert grid(settings) == [
+        {"batch": 16, "lr": 0.5, "op": "add"}, {"batch": 16, "lr": 0.5, "op": "matmul"},
+        {"batch": 64, "lr": 0.5, "op": "add"}, {"batch": 64, "lr": 0.5, "op": "matmul"}]
+    assert grid([]) == [{}]
+    assert _setting("requires_grad=true") == ("requires_grad", [True])
+
+
+def test_command_line_grid(tmp_path):
+    out_dir = tmp_path / "results"
+    proc = subprocess.run(
+        [sys.executable, "-m", "lessons.bench", "mlp", "--frameworks", "numpy",
+         "--set", "batch=16,32", "--rounds", "1", "--steps", "1", "--warmup", "0",
+         "--out", str(out_dir)],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "digits, batch 16, CPU" in proc.stdout and "digits, batch 32, CPU" in proc.stdout
+    assert "[2/2] round 1 NumPy by hand batch=32" in proc.stderr
+    saved = sorted(json.loads(p.read_text())["config"]["batch"] for p in out_dir.glob("*.json"))
+    assert saved == [16, 32]
+
+
+def test_command_line_rejects_an_unknown_setting():
+    proc = subprocess.run([sys.executable, "-m", "lessons.bench", "mlp", "--set", "bsize=3"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 2 and "no setting ['bsize']" in proc.stderr

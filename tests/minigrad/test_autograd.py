@@ -479,3 +479,37 @@ def test_observe_stops_at_the_end_of_the_block_and_sees_ungraphed_ops():
     mg.ones(3) + 1
     assert [(e.phase, e.op) for e in events] == [("forward", "mul")]
     assert events[0].node is None and events[0].output is y
+
+
+def test_observers_see_only_their_own_thread_and_not_their_own_ops():
+    import threading
+
+    from minigrad.autograd import observe
+
+    seen = []
+
+    def watcher(event):
+        seen.append(event.op)
+        event.output.detach() * 1          # an op inside the observer: not reported
+
+    other = []
+    with observe(watcher):
+        t = threading.Thread(target=lambda: other.append(mg.ones(2) + 1))
+        t.start()
+        t.join()
+        mg.ones(2).exp()
+    assert seen == ["exp"] and len(other) == 1
+
+
+def test_an_observer_that_raises_warns_and_the_computation_goes_on():
+    from minigrad.autograd import observe
+
+    def broken(event):
+        raise ValueError("observer bug")
+
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.warns(RuntimeWarning, match="observer bug"):
+        with observe(broken):
+            y = (x * 3).sum()
+            y.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
