@@ -271,6 +271,32 @@ def _lengths(suite: Suite, quick: bool, rounds, steps, warmup, threads) -> dict:
     return lengths
 
 
+def torch_with_threads(threads: int):
+    """PyTorch, limited to `threads` threads. Its inter-op pool can be sized only before
+    its first parallel work; a worker running a second config keeps the first size."""
+    import torch
+
+    torch.set_num_threads(threads)
+    try:
+        torch.set_num_interop_threads(threads)
+    except RuntimeError:
+        pass
+    return torch
+
+
+def tensorflow_with_threads(threads: int):
+    """TensorFlow, limited to `threads` threads. Its pools can be sized only before it
+    starts; a worker running a second config keeps the first size."""
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:
+        pass
+    return tf
+
+
 def run_grid(
     suite: str | Suite = "mlp",
     configs: list[dict] | None = None,

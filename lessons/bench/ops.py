@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lessons.bench.harness import Framework, Suite, register_suite
+from lessons.bench.harness import (Framework, Suite, register_suite, tensorflow_with_threads,
+                                    torch_with_threads)
 
 OPS = ("add", "mul", "relu", "matmul")
 
@@ -78,14 +79,7 @@ def _build_torch_like(torch, problem: Problem):
 
 
 def build_torch(problem: Problem, threads: int):
-    import torch
-
-    torch.set_num_threads(threads)
-    try:
-        torch.set_num_interop_threads(threads)
-    except RuntimeError:  # only allowed before the first parallel work
-        pass
-    return _build_torch_like(torch, problem)
+    return _build_torch_like(torch_with_threads(threads), problem)
 
 
 def build_minigrad(problem: Problem, threads: int):
@@ -95,13 +89,7 @@ def build_minigrad(problem: Problem, threads: int):
 
 
 def build_tf_eager(problem: Problem, threads: int):
-    import tensorflow as tf
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-    except RuntimeError:  # already set by an earlier config of this worker: it holds
-        pass
+    tf = tensorflow_with_threads(threads)
     # TensorFlow has no requires_grad: a tape records only inside GradientTape
     a, b = tf.constant(problem.a), tf.constant(problem.b)
     op = {"add": lambda: tf.add(a, b), "mul": lambda: tf.multiply(a, b),
