@@ -5,4 +5,25 @@ does not pull in PyTorch or TensorFlow:
 
 - ``lessons.data``: the digits data set and small generated 2-D data sets (NumPy only).
 - ``lessons.bench``: the benchmark harness (``python -m lessons.bench mlp``).
+- ``lessons.compare``: the ``%%compare`` cell magic.
+
+In a notebook, ``%load_ext lessons`` (before importing TensorFlow) registers
+``%%compare`` and silences TensorFlow's start-up logging.
 """
+
+
+def quiet_tensorflow():
+    """Silence TensorFlow's C++ start-up log and keep oneDNN's reordered float32 sums
+    off, so results are reproducible. Only takes effect before TensorFlow is imported."""
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+
+def load_ipython_extension(ipython):
+    """`%load_ext lessons`: quiet TensorFlow and register the %%compare cell magic."""
+    from .compare import register
+
+    quiet_tensorflow()
+    register(ipython)

@@ -145,11 +145,14 @@ class SideBySide(ipywidgets.HBox):
     def __repr__(self):
         return "SideBySide(" + ", ".join(repr(v) for v in self.views) + ")"
 
-    def _repr_mimebundle_(self, **kwargs):
+    def static_html(self):
         cells = "".join(f'<div style="flex:1;min-width:0">{v.static_html()}</div>'
                         for v in self.views)
+        return f'<div style="display:flex;gap:12px">{cells}</div>'
+
+    def _repr_mimebundle_(self, **kwargs):
         return _with_static_copy(super()._repr_mimebundle_(**kwargs), repr(self),
-                                 f'<div style="display:flex;gap:12px">{cells}</div>')
+                                 self.static_html())
 
 
 def _with_static_copy(bundle, text, html):

@@ -1,0 +1,216 @@
+"""`%%compare`: one cell, three frameworks, side by side.
+
+    %load_ext lessons
+
+    %%compare --graph
+    # pytorch
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    (x * x).sum()
+    # tensorflow
+    x = tf.Variable([1.0, 2.0])
+    tf.reduce_sum(x * x)
+    # minigrad
+    x = minigrad.tensor([1.0, 2.0], requires_grad=True)
+    (x * x).sum()
+
+Each section runs like a small cell (statements, then an optional last expression whose
+value is shown) in its own copy of the notebook's namespace, so all three can use the
+same names. What each printed, its value and its wall time appear in three columns (and
+as plain text where HTML cannot be shown). Afterwards the sections' namespaces are in
+the notebook variable `compared`, e.g. `compared["minigrad"]["x"]`.
+
+`--graph` also draws the graph behind each section's value with GraphView; a TensorFlow
+section names what to trace with `graph = (tf_function, *example_inputs)`.
+"""
+from __future__ import annotations
+
+import ast
+import contextlib
+import io
+import itertools
+import linecache
+import re
+import time
+from dataclasses import dataclass, field
+from html import escape
+
+FRAMEWORKS = {"pytorch": "PyTorch", "tensorflow": "TensorFlow", "minigrad": "minigrad"}
+_HEADER = re.compile(r"^[ \t]*#[ \t]*(pytorch|tensorflow|minigrad)[ \t]*$", re.IGNORECASE | re.MULTILINE)
+
+
+_counter = itertools.count(1)
+
+
+class CompareError(ValueError):
+    """A %%compare cell that is not written as sections."""
+
+
+@dataclass
+class Section:
+    name: str                      # "pytorch", "tensorflow" or "minigrad"
+    code: str
+    stdout: str = ""
+    value: object = None
+    has_value: bool = False
+    error: str | None = None
+    seconds: float = 0.0
+    namespace: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def title(self):
+        return FRAMEWORKS[self.name]
+
+    def output_text(self):
+        parts = [self.stdout.rstrip("\n")] if self.stdout else []
+        if self.has_value:
+            parts.append(repr(self.value))
+        if self.error:
+            parts.append(self.error)
+        return "\n".join(parts)
+
+
+def split_sections(cell: str) -> list[Section]:
+    """Cut a cell into its `# pytorch` / `# tensorflow` / `# minigrad` sections."""
+    headers = list(_HEADER.finditer(cell))
+    if not headers:
+        raise CompareError("a %%compare cell needs sections, each starting with a line "
+                           "'# pytorch', '# tensorflow' or '# minigrad'")
+    if cell[:headers[0].start()].strip():
+        raise CompareError("%%compare: code before the first section header; start the cell "
+                           "with '# pytorch', '# tensorflow' or '# minigrad'")
+    sections, seen = [], set()
+    for i, match in enumerate(headers):
+        name = match.group(1).lower()
+        if name in seen:
+            raise CompareError(f"%%compare: the section '# {name}' appears twice")
+        seen.add(name)
+        end = headers[i + 1].start() if i + 1 < len(headers) else len(cell)
+        sections.append(Section(name, cell[match.end():end].strip("\n")))
+    return sections
+
+
+def format_seconds(seconds: float) -> str:
+    """'812 µs' or '3.4 ms' (always these units, which nbval's sanitizing recognises)."""
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} µs"
+    return f"{seconds * 1e3:.1f} ms"
+
+
+def run_section(section: Section, namespace: dict) -> Section:
+    """Run one section like a cell: its statements, then its last expression's value."""
+    section.namespace = namespace
+    # Like IPython does for cells: keep the source where `inspect` finds it, so that
+    # tracebacks show the lines and tf.function's AutoGraph can read the functions.
+    filename = f"<compare-{section.name}-{next(_counter)}>"
+    linecache.cache[filename] = (len(section.code), None, section.code.splitlines(True), filename)
+    out = io.StringIO()
+    started = time.perf_counter()
+    try:
+        tree = ast.parse(section.code, filename=filename)
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        with contextlib.redirect_stdout(out):
+            exec(compile(tree, filename, "exec"), namespace)
+            if last is not None:
+                expression = ast.Expression(last.value)
+                section.value = eval(compile(expression, filename, "eval"), namespace)
+                section.has_value = section.value is not None
+    except Exception as error:      # one framework failing must not hide the others
+        section.error = f"{type(error).__name__}: {error}"
+    section.seconds = time.perf_counter() - started
+    section.stdout = out.getvalue()
+    return section
+
+
+def run_compare(cell: str, user_ns: dict, graph: bool = False) -> "Comparison":
+    sections = split_sections(cell)
+    for section in sections:
+        run_section(section, dict(user_ns))
+    user_ns["compared"] = {s.name: s.namespace for s in sections}
+    return Comparison(sections, graph_sources(sections) if graph else None)
+
+
+def graph_sources(sections: list[Section]) -> dict:
+    """What --graph draws for each section: its `graph` variable, else its value."""
+    sources = {}
+    for s in sections:
+        chosen = s.namespace.get("graph", s.value if s.has_value else None)
+        sources[s.title] = chosen
+    return sources
+
+
+class Comparison:
+    """The result of a %%compare cell: three columns, and optionally their graphs."""
+
+    def __init__(self, sections, sources=None):
+        self.sections = sections
+        self.graphs = None
+        if sources is not None:
+            from widgets import GraphView
+
+            views = []
+            for title, source in sources.items():
+                args = source if isinstance(source, tuple) else (source,)
+                view = GraphView(title=title)
+                if source is None:
+                    view.message = f"{title}: nothing to draw (end the section with a tensor)"
+                else:
+                    view.show(*args)
+                views.append(view)
+            from widgets.graphview import SideBySide
+
+            self.graphs = SideBySide(views)
+
+    def __repr__(self):
+        blocks = []
+        for s in self.sections:
+            blocks.append(f"── {s.title} ({format_seconds(s.seconds)}) ──")
+            text = s.output_text()
+            if text:
+                blocks.append(text)
+        if self.graphs is not None:
+            blocks.append(repr(self.graphs))
+        return "\n".join(blocks)
+
+    def columns_html(self):
+        cells = []
+        for s in self.sections:
+            output = escape(s.stdout.rstrip("\n"))
+            if s.has_value:
+                output += ("\n" if output else "") + escape(repr(s.value))
+            error = f'<pre style="color:#9d0208;white-space:pre-wrap">{escape(s.error)}</pre>' if s.error else ""
+            cells.append(
+                '<div style="flex:1;min-width:0;border:1px solid #ddd;border-radius:4px;padding:6px">'
+                f'<div style="font-weight:bold">{escape(s.title)} '
+                f'<span style="font-weight:normal;color:#666">{format_seconds(s.seconds)}</span></div>'
+                f'<pre style="background:#f6f8fa;padding:4px;white-space:pre-wrap">{escape(s.code)}</pre>'
+                f'<pre style="white-space:pre-wrap">{output}</pre>{error}</div>')
+        return f'<div class="fl-compare" style="display:flex;gap:8px">{"".join(cells)}</div>'
+
+    def _repr_mimebundle_(self, **kwargs):
+        html = self.columns_html()
+        if self.graphs is None:
+            return {"text/plain": repr(self), "text/html": html}
+        import ipywidgets
+
+        from widgets.graphview import _with_static_copy
+
+        live = ipywidgets.VBox([ipywidgets.HTML(html), self.graphs])
+        return _with_static_copy(live._repr_mimebundle_(**kwargs), repr(self),
+                                 html + self.graphs.static_html())
+
+
+def register(ipython):
+    """Register the %%compare cell magic with an IPython shell."""
+    from IPython.core.error import UsageError
+
+    def compare(line, cell):
+        options = line.split()
+        unknown = [o for o in options if o != "--graph"]
+        if unknown:
+            raise UsageError(f"%%compare: unknown option {' '.join(unknown)} (known: --graph)")
+        try:
+            return run_compare(cell, ipython.user_ns, graph="--graph" in options)
+        except CompareError as error:
+            raise UsageError(str(error)) from None
+
+    ipython.register_magic_function(compare, magic_kind="cell", magic_name="compare")

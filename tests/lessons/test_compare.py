@@ -1,0 +1,116 @@
+"""The %%compare cell magic, run in a real IPython shell."""
+import pytest
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
+
+from lessons.compare import CompareError, format_seconds, split_sections
+
+
+@pytest.fixture(scope="module")
+def shell():
+    sh = InteractiveShell.instance()
+    sh.run_line_magic("load_ext", "lessons")
+    sh.run_cell("import numpy as np, torch, minigrad, tensorflow as tf")
+    return sh
+
+
+CELL = """# pytorch
+x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+y = (x * x).sum()
+y.backward()
+print("grad", x.grad.tolist())
+y
+# tensorflow
+x = tf.Variable([1.0, 2.0, 3.0])
+with tf.GradientTape() as tape:
+    y = tf.reduce_sum(x * x)
+print("grad", tape.gradient(y, x).numpy().tolist())
+# minigrad
+x = minigrad.tensor([1.0, 2.0, 3.0], requires_grad=True)
+y = (x * x).sum()
+y.backward()
+print("grad", x.grad.tolist())
+y
+"""
+
+
+def test_each_section_runs_in_its_own_namespace_and_shows_its_output(shell):
+    shell.user_ns["y"] = "untouched"
+    result = shell.run_cell_magic("compare", "", CELL)
+    assert [s.name for s in result.sections] == ["pytorch", "tensorflow", "minigrad"]
+    assert [s.stdout for s in result.sections] == ["grad [2.0, 4.0, 6.0]\n"] * 3
+    assert [s.has_value for s in result.sections] == [True, False, True]
+    assert result.sections[2].value.item() == 14.0
+    assert all(s.error is None and s.seconds > 0 for s in result.sections)
+    assert shell.user_ns["y"] == "untouched"                 # sections do not leak names
+    compared = shell.user_ns["compared"]
+    assert compared["pytorch"]["y"].item() == compared["minigrad"]["y"].item() == 14.0
+    assert float(compared["tensorflow"]["y"]) == 14.0
+
+
+def test_plain_text_and_html_show_all_three_columns(shell):
+    result = shell.run_cell_magic("compare", "", CELL)
+    text = repr(result)
+    assert text.index("── PyTorch") < text.index("── TensorFlow") < text.index("── minigrad")
+    assert text.count("grad [2.0, 4.0, 6.0]") == 3
+    html = result._repr_mimebundle_()["text/html"]
+    assert html.count('<pre style="background') == 3          # the three code blocks
+    assert "tf.GradientTape() as tape" in html
+    escaped = shell.run_cell_magic("compare", "", "# minigrad\nprint('<b>', 1 < 2)\n")
+    html = escaped._repr_mimebundle_()["text/html"]
+    assert "print(&#x27;&lt;b&gt;&#x27;, 1 &lt; 2)" in html and "&lt;b&gt; True" in html
+
+
+def test_a_failing_section_is_shown_and_the_others_still_run(shell):
+    result = shell.run_cell_magic("compare", "", "# pytorch\n1 / 0\n# minigrad\n41 + 1\n")
+    assert result.sections[0].error == "ZeroDivisionError: division by zero"
+    assert result.sections[1].value == 42
+    assert "ZeroDivisionError" in repr(result)
+
+
+def test_graph_option_draws_each_framework(shell):
+    cell = """# pytorch
+x = torch.tensor([1.0, 2.0], requires_grad=True)
+(x * x).sum()
+# tensorflow
+x = tf.Variable([1.0, 2.0])
+@tf.function
+def f(v):
+    return tf.reduce_sum(v * v)
+graph = (f, x)
+f(x)
+# minigrad
+x = minigrad.tensor([1.0, 2.0], requires_grad=True)
+(x * x).sum()
+"""
+    result = shell.run_cell_magic("compare", "--graph", cell)
+    views = result.graphs.views
+    assert [v.title for v in views] == ["PyTorch", "TensorFlow", "minigrad"]
+    assert [v.graph["framework"] for v in views] == ["pytorch", "tensorflow", "minigrad"]
+    ops = [{n["op"] for n in v.graph["nodes"] if n["kind"] == "op"} for v in views]
+    assert ops[0] == {"mul", "sum"} and ops[2] == {"mul", "sum"} and "Mul" in ops[1]
+    bundle = result._repr_mimebundle_()
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert all(v.svg in data["text/html"] for v in views)
+
+
+def test_cells_without_sections_or_with_bad_options_are_usage_errors(shell):
+    with pytest.raises(UsageError, match="needs sections"):
+        shell.run_cell_magic("compare", "", "x = 1\n")
+    with pytest.raises(UsageError, match="unknown option"):
+        shell.run_cell_magic("compare", "--fast", "# pytorch\n1\n")
+
+
+def test_split_sections_rules():
+    names = [s.name for s in split_sections("# PyTorch\na\n  # minigrad  \nb\n")]
+    assert names == ["pytorch", "minigrad"]
+    with pytest.raises(CompareError, match="twice"):
+        split_sections("# pytorch\na\n# pytorch\nb\n")
+    with pytest.raises(CompareError, match="before the first"):
+        split_sections("a = 1\n# pytorch\nb\n")
+
+
+def test_times_are_written_in_units_the_notebook_sanitizer_recognises():
+    assert format_seconds(0.000512) == "512 µs"
+    assert format_seconds(0.0123) == "12.3 ms"
+    assert format_seconds(2.5) == "2500.0 ms"
