@@ -164,12 +164,19 @@ class Tensor:
 
     # ---------------------------------------------------------------- autograd
 
-    def backward(self, gradient=None, retain_graph=None):
+    def backward(self, gradient=None, retain_graph=None, create_graph=False):
         """Accumulate d(self)/d(leaf) into `leaf.grad` for every leaf requiring grad.
 
         `gradient` is the upstream gradient (required unless self has one element). The
         graph's saved values are freed afterwards unless `retain_graph=True`.
+        `create_graph=True` (gradients you can differentiate again) is not supported.
         """
+        if create_graph:
+            raise NotImplementedError(
+                "backward(create_graph=True): minigrad's backward functions compute with "
+                "NumPy arrays, not tensors, so no graph of the gradient is recorded and "
+                "higher-order gradients are not available; PyTorch's backward functions "
+                "are themselves differentiable ops, which is what create_graph needs")
         autograd.backward(self, gradient, bool(retain_graph))
 
     def _accumulate(self, grad, owned=False):

@@ -208,3 +208,10 @@ def test_dim_out_of_range_raises_index_error_like_torch(expr):
         x = T.ones(2, 3)
         with pytest.raises(IndexError):
             eval(expr, {"x": x, "T": T})
+
+
+def test_create_graph_is_refused_with_the_reason():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(NotImplementedError, match="NumPy arrays"):
+        (x ** 3).sum().backward(create_graph=True)
+    assert x.grad is None                    # nothing was half-done
