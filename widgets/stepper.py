@@ -89,6 +89,17 @@ def _nonfinite(op, inputs, output):
     return f"{where}; its inputs were finite, so this op made it"
 
 
+def _nonfinite_gradient(op, values):
+    """A sentence if this backward step's gradients are not all finite, else None."""
+    bad = [label for label, info in values if info.get("nan") or info.get("inf")]
+    if not bad:
+        return None
+    arrived = [label for label in bad if label.startswith("gradient in")]
+    if arrived:
+        return f"the gradient arriving at {op} is already not finite ({', '.join(arrived)})"
+    return f"{op}'s backward turned a finite gradient into NaN/Inf ({', '.join(bad)})"
+
+
 class Stepper:
     """Replay a recorded forward and backward pass one op at a time."""
 
@@ -137,9 +148,7 @@ class Stepper:
         for i, g in enumerate(event.grad_inputs):
             if g is not None:
                 values.append((f"gradient to input {i}", describe(g)))
-        bad = next((v for _, v in values if v.get("nan") or v.get("inf")), None)
-        note = f"{event.op}'s backward produced a non-finite gradient" if bad else None
-        return seq, Step("backward", event.op, None, values, note)
+        return seq, Step("backward", event.op, None, values, _nonfinite_gradient(event.op, values))
 
     @classmethod
     def torch(cls, model, *inputs, loss_fn=None, target=None, break_on_nan=True):
@@ -168,8 +177,9 @@ class Stepper:
             def hook(module, grad_input, grad_output):
                 values = [(f"gradient in {i}", describe(g)) for i, g in enumerate(arrays(grad_output))]
                 values += [(f"gradient to input {i}", describe(g)) for i, g in enumerate(arrays(grad_input))]
-                stepper.steps.append(Step("backward", f"{name} ({type(module).__name__})",
-                                          "group:" + name, values))
+                label = f"{name} ({type(module).__name__})"
+                stepper.steps.append(Step("backward", label, "group:" + name, values,
+                                          _nonfinite_gradient(label, values)))
             return hook
 
         leaves = [(n, m) for n, m in model.named_modules() if not list(m.children())]

@@ -102,3 +102,14 @@ def test_pytorch_models_step_through_module_hooks():
         expected = torch.relu(model[0](X)).numpy()
     np.testing.assert_allclose(relu_out, expected, rtol=1e-6)
     assert stepper.view.highlight == "group:0"
+
+
+def test_pytorch_backward_steps_flag_nonfinite_gradients():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2))
+    X = torch.randn(4, 3)
+    # sqrt of a negative: NaN in the loss, and d sqrt(u)/du = 1/(2 sqrt u) is NaN too
+    stepper = Stepper.torch(model, X, loss_fn=lambda out: torch.sqrt(out - 10).sum())
+    back = [s for s in stepper.steps if s.phase == "backward"]
+    assert len(back) == 1 and "already not finite" in back[0].nonfinite
+    assert stepper.continue_() is back[0]
