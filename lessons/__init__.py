@@ -6,6 +6,9 @@ does not pull in PyTorch or TensorFlow:
 - ``lessons.data``: the digits data set and small generated 2-D data sets (NumPy only).
 - ``lessons.bench``: the benchmark harness (``python -m lessons.bench mlp``).
 - ``lessons.compare``: the ``%%compare`` cell magic.
+- ``lessons.models``: the same MLP and small CNN in PyTorch, Keras and minigrad, with
+  weights moved between them in PyTorch's names and layouts.
+- ``lessons.debugging``: a central-difference gradient check.
 
 In a notebook, ``%load_ext lessons`` (before importing TensorFlow) registers
 ``%%compare`` and silences TensorFlow's start-up logging.
