@@ -22,8 +22,11 @@ class Optimizer:
         for group in params:
             group = {**defaults, **group, "params": list(group["params"])}
             for p in group["params"]:
-                if not isinstance(p, Tensor) or not p.requires_grad:
-                    raise ValueError("optimizers can only update tensors with requires_grad=True")
+                # as in PyTorch: frozen parameters (requires_grad=False) are accepted and
+                # skipped, since they never get a .grad; results of ops cannot be updated
+                if not isinstance(p, Tensor) or not p.is_leaf:
+                    raise ValueError("can't optimize a non-leaf tensor: optimizers update "
+                                     "parameters (leaf tensors) in place")
             self.param_groups.append(group)
         self.state = {}
 

@@ -210,3 +210,29 @@ def test_training_with_model_zero_grad_matches_torch():
     mp = dict(mmodel.named_parameters())
     for k, p in tmodel.named_parameters():
         np.testing.assert_allclose(mp[k].detach().numpy(), p.detach().numpy(), atol=1e-5, rtol=1e-4, err_msg=k)
+
+
+def test_frozen_parameters_are_accepted_and_skipped_like_torch():
+    torch.manual_seed(0)
+    t_model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    m_model = mg.nn.Sequential(mg.nn.Linear(3, 4), mg.nn.ReLU(), mg.nn.Linear(4, 2))
+    m_model.load_state_dict(t_model.state_dict())
+    X = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    y = np.array([0, 1, 1, 0, 1])
+    for model, lib in ((t_model, torch), (m_model, mg)):
+        model[0].requires_grad_(False)
+        opt = lib.optim.SGD(model.parameters(), lr=0.5)
+        opt.zero_grad()
+        lib.nn.functional.cross_entropy(model(lib.tensor(X)), lib.tensor(y)).backward()
+        opt.step()
+    for name, p in m_model.state_dict().items():
+        np.testing.assert_allclose(p.numpy(), t_model.state_dict()[name].numpy(), atol=1e-6)
+    assert m_model[0].weight.grad is None
+
+
+def test_optimizing_a_non_leaf_tensor_is_refused_like_torch():
+    x = mg.ones(3, requires_grad=True)
+    with pytest.raises(ValueError, match="non-leaf"):
+        mg.optim.SGD([x * 2], lr=0.1)
+    with pytest.raises(ValueError):
+        torch.optim.SGD([torch.ones(3, requires_grad=True) * 2], lr=0.1)
