@@ -222,28 +222,6 @@ def run_hooks(hooks, grad):
 # ---------------------------------------------------------------------------- backward
 
 
-def topological_order(root):
-    """Nodes reachable from `root`, each before the nodes that produced its inputs.
-
-    Every node was created after the nodes of its inputs, so newest-first is such an
-    order; the heap hands out the newest node not yet visited.
-    """
-    order, seen, heap = [], {root}, [(-root.seq, root)]
-    while heap:
-        node = heapq.heappop(heap)[1]
-        order.append(node)
-        for parent in parents(node):
-            if parent not in seen:
-                seen.add(parent)
-                heapq.heappush(heap, (-parent.seq, parent))
-    return order
-
-
-def parents(node):
-    return [x.grad_fn for x, need in zip(node.inputs, node.needs_input_grad)
-            if need and x.grad_fn is not None]
-
-
 def backward(output, gradient=None, retain_graph=False):
     """Fill `.grad` of every leaf that `output` depends on (see Tensor.backward)."""
     if not output.requires_grad:
