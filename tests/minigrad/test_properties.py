@@ -6,7 +6,6 @@ import pytest
 from hypothesis import given, strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
-import minigrad as mg
 from mgtest import compare
 
 seeds = st.integers(0, 2**31 - 1)

@@ -1,7 +1,6 @@
 """The graphs GraphView draws, from each framework, for known small models."""
 from collections import Counter
 
-import numpy as np
 import pytest
 import torch
 
