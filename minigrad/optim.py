@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from .kernels import ElementwiseKernel
 from .tensor import Tensor
 
 
@@ -44,6 +45,43 @@ class Optimizer:
                 for p in group["params"] if p.grad is not None]
 
 
+def _decayed(g, decay, p):
+    return g + decay * p if decay else g
+
+
+def _sgd_update(g, lr, decay, p):
+    p -= lr * _decayed(g, decay, p)
+    return p
+
+
+def _sgd_momentum_update(g, lr, momentum, decay, first, p, velocity):
+    g = _decayed(g, decay, p)
+    if first:
+        velocity[...] = g                          # the first step uses g itself
+    else:
+        velocity *= momentum
+        velocity += g
+    p -= lr * velocity
+    return p, velocity
+
+
+# One launch per parameter tensor updates it (and its velocity) in place. Weight decay
+# is skipped when it is 0, as in PyTorch, so that an infinite weight does not become NaN.
+sgd_update = ElementwiseKernel(
+    "T g, T lr, T decay", "T p",
+    "p -= lr * (decay != 0 ? g + decay * p : g)",
+    "sgd_update",
+    reference=_sgd_update)
+
+sgd_momentum_update = ElementwiseKernel(
+    "T g, T lr, T momentum, T decay, bool first", "T p, T velocity",
+    """const T d = decay != 0 ? g + decay * p : g;
+    velocity = first ? d : momentum * velocity + d;
+    p -= lr * velocity""",
+    "sgd_momentum_update",
+    reference=_sgd_momentum_update)
+
+
 class SGD(Optimizer):
     """p <- p - lr * v, with v = momentum * v + g and g = grad + weight_decay * p."""
 
@@ -56,17 +94,36 @@ class SGD(Optimizer):
     def step(self):
         for group, p, g in self._with_grads():
             lr, momentum, decay = float(group["lr"]), group["momentum"], group["weight_decay"]
-            if decay:
-                g = g + decay * p.data
-            if momentum:
-                velocity = self.state.get(p)
-                if velocity is None:
-                    velocity = self.state[p] = g.copy()    # the first step uses g itself
-                else:
-                    velocity *= momentum
-                    velocity += g
-                g = velocity
-            p.data -= lr * g
+            if not momentum:
+                sgd_update(g, lr, decay, p.data)
+                continue
+            velocity = self.state.get(p)
+            first = velocity is None
+            if first:
+                velocity = self.state[p] = np.zeros_like(p.data)
+            sgd_momentum_update(g, lr, momentum, decay, first, p.data, velocity)
+
+
+def _adam_update(g, step_size, beta1, beta2, eps, decay, bias2_sqrt, p, m, v):
+    g = _decayed(g, decay, p)
+    m *= beta1
+    m += (1 - beta1) * g                           # m = b1 m + (1 - b1) g
+    v *= beta2
+    v += (1 - beta2) * (g * g)                     # v = b2 v + (1 - b2) g^2
+    denom = np.sqrt(v) / bias2_sqrt + eps
+    p -= step_size * (m / denom)
+    return p, m, v
+
+
+# One launch per parameter tensor: the moments and the parameter, updated in place.
+adam_update = ElementwiseKernel(
+    "T g, T step_size, T beta1, T beta2, T eps, T decay, T bias2_sqrt", "T p, T m, T v",
+    """const T d = decay != 0 ? g + decay * p : g;
+    m = beta1 * m + (1 - beta1) * d;
+    v = beta2 * v + (1 - beta2) * d * d;
+    p -= step_size * (m / (sqrt(v) / bias2_sqrt + eps))""",
+    "adam_update",
+    reference=_adam_update)
 
 
 class Adam(Optimizer):
@@ -81,18 +138,11 @@ class Adam(Optimizer):
     def step(self):
         for group, p, g in self._with_grads():
             (beta1, beta2), lr, eps = group["betas"], float(group["lr"]), group["eps"]
-            if group["weight_decay"]:
-                g = g + group["weight_decay"] * p.data
             state = self.state.get(p)
             if state is None:
                 state = self.state[p] = {"step": 0, "m": np.zeros_like(p.data),
                                          "v": np.zeros_like(p.data)}
             state["step"] += 1
-            t, m, v = state["step"], state["m"], state["v"]
-            m *= beta1
-            m += (1 - beta1) * g                       # m = b1 m + (1 - b1) g
-            v *= beta2
-            v += (1 - beta2) * (g * g)                 # v = b2 v + (1 - b2) g^2
-            step_size = lr / (1 - beta1 ** t)
-            denom = np.sqrt(v) / math.sqrt(1 - beta2 ** t) + eps
-            p.data -= step_size * (m / denom)
+            t = state["step"]
+            adam_update(g, lr / (1 - beta1 ** t), beta1, beta2, eps, group["weight_decay"],
+                        math.sqrt(1 - beta2 ** t), p.data, state["m"], state["v"])

@@ -11,6 +11,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..autograd import Function
+from ..backend import array_module
 from ..errors import shape_error
 
 
@@ -37,8 +38,10 @@ def windows(x, kernel, stride):
     """View x (N, C, H, W) as sliding windows (N, C, OH, OW, KH, KW)."""
     oh, ow = _output_size(x, kernel, stride)
     (n, c), (kh, kw), (sh, sw), s = x.shape[:2], kernel, stride, x.strides
-    return as_strided(x, (n, c, oh, ow, kh, kw),
-                      (s[0], s[1], s[2] * sh, s[3] * sw, s[2], s[3]), writeable=False)
+    shape, strides = (n, c, oh, ow, kh, kw), (s[0], s[1], s[2] * sh, s[3] * sw, s[2], s[3])
+    if type(x) is not np.ndarray:                       # CuPy has its own as_strided
+        return array_module(x).lib.stride_tricks.as_strided(x, shape, strides)
+    return as_strided(x, shape, strides, writeable=False)
 
 
 def cells(x, kernel, stride):
@@ -59,15 +62,15 @@ class Conv2d(Function):
         if x.ndim != 4 or weight.ndim != 4 or x.shape[1] != weight.shape[1]:
             raise ValueError("conv2d expects input (N, C, H, W) and weight (O, C, KH, KW)")
         stride, padding = _pair(stride), _pair(padding)
-        xp = _pad(x, padding)
-        cols = windows(xp, weight.shape[2:], stride)               # (N, C, OH, OW, KH, KW)
+        padded = _pad(x, padding)
+        cols = windows(padded, weight.shape[2:], stride)               # (N, C, OH, OW, KH, KW)
         # out[n, o, i, j] = sum over c, kh, kw of cols[n, c, i, j, kh, kw] * w[o, c, kh, kw]
         out = np.tensordot(cols, weight, axes=([1, 4, 5], [1, 2, 3]))  # (N, OH, OW, O)
         out = out.transpose(0, 3, 1, 2)
         if bias is not None:
             out = out + bias[None, :, None, None]
         ctx.save_for_backward(cols, weight)
-        ctx.stride, ctx.padding, ctx.padded_shape = stride, padding, xp.shape
+        ctx.stride, ctx.padding, ctx.padded_shape = stride, padding, padded.shape
         return np.ascontiguousarray(out)
 
     @staticmethod
@@ -83,7 +86,7 @@ class Conv2d(Function):
             dcols = np.tensordot(grad, weight, axes=([1], [0]))         # (N, OH, OW, C, KH, KW)
             dcols = dcols.transpose(0, 3, 1, 2, 4, 5)
             # windows overlap where stride < kernel, so their gradients add up
-            dxp = np.zeros(ctx.padded_shape, grad.dtype)
+            dxp = array_module(grad).zeros(ctx.padded_shape, grad.dtype)
             kernel = weight.shape[2:]
             for (a, b), cell in zip(np.ndindex(*kernel), cells(dxp, kernel, ctx.stride)):
                 cell += dcols[..., a, b]
@@ -112,25 +115,25 @@ class MaxPool2d(Function):
         kernel = _pair(kernel_size)
         stride = kernel if stride is None else _pair(stride)
         padding = _pair(padding)
-        xp = _pad(x, padding, value=-np.inf)
+        padded = _pad(x, padding, value=-np.inf)
         # Visit the kernel positions one at a time, each for every window at once,
         # keeping the running maximum and which position gave it.
         out = arg = None
-        for k, cell in enumerate(cells(xp, kernel, stride)):
+        for k, cell in enumerate(cells(padded, kernel, stride)):
             if out is None:
-                out, arg = cell.copy(), np.zeros(cell.shape, np.int8)
+                out, arg = cell.copy(), np.zeros_like(cell, dtype=np.int8)
             else:
                 better = cell > out              # strictly: on ties the first cell wins
                 np.copyto(out, cell, where=better)
                 np.copyto(arg, k, where=better)
         ctx.save_for_backward(arg)
-        ctx.kernel, ctx.stride, ctx.padding, ctx.padded_shape = kernel, stride, padding, xp.shape
+        ctx.kernel, ctx.stride, ctx.padding, ctx.padded_shape = kernel, stride, padding, padded.shape
         return out
 
     @staticmethod
     def backward(ctx, grad):
         arg, = ctx.saved_tensors
-        dxp = np.zeros(ctx.padded_shape, grad.dtype)
+        dxp = array_module(grad).zeros(ctx.padded_shape, grad.dtype)
         # only the winning cell of each window moved the output: it gets the gradient
         for k, cell in enumerate(cells(dxp, ctx.kernel, ctx.stride)):
             cell += grad * (arg == k)

@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from ..autograd import Function
+from ..kernels import ElementwiseKernel
 from .util import unbroadcast
 
 
@@ -157,6 +158,13 @@ class Abs(Function):
         return grad * np.sign(x)  # d|x|/dx = sign(x), taken as 0 at x = 0
 
 
+tanh_bwd = ElementwiseKernel(
+    "T grad, T y", "T dx",
+    "dx = grad * (1 - y * y)",                     # d(tanh x)/dx = 1 - tanh(x)^2
+    "tanh_bwd",
+    reference=lambda grad, y: grad * (1 - y * y))
+
+
 class Tanh(Function):
     @staticmethod
     def forward(ctx, x):
@@ -167,22 +175,54 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, grad):
         y, = ctx.saved_tensors
-        return grad * (1 - y * y)  # d(tanh x)/dx = 1 - tanh(x)^2
+        return tanh_bwd(grad, y)
+
+
+def _sigmoid(x):
+    # 1 / (1 + e^-x) overflows e^-x for very negative x; this form never does
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+sigmoid_fwd = ElementwiseKernel(
+    "T x", "T y",
+    """T e = exp(-fabs(x));
+    y = x >= 0 ? 1 / (1 + e) : e / (1 + e)""",
+    "sigmoid_fwd",
+    reference=_sigmoid)
+
+sigmoid_bwd = ElementwiseKernel(
+    "T grad, T y", "T dx",
+    "dx = grad * y * (1 - y)",                     # d(sigmoid x)/dx = sigmoid(x) (1 - sigmoid(x))
+    "sigmoid_bwd",
+    reference=lambda grad, y: grad * y * (1 - y))
 
 
 class Sigmoid(Function):
     @staticmethod
     def forward(ctx, x):
-        # 1 / (1 + e^-x) overflows e^-x for very negative x; this form never does
-        e = np.exp(-np.abs(x))
-        y = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        y = sigmoid_fwd(x)
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx, grad):
         y, = ctx.saved_tensors
-        return grad * y * (1 - y)  # d(sigmoid x)/dx = sigmoid(x) (1 - sigmoid(x))
+        return sigmoid_bwd(grad, y)
+
+
+relu_fwd = ElementwiseKernel(
+    "T x", "T y",
+    "y = x < 0 ? (T)0 : x",                        # written so that NaN passes through
+    "relu_fwd",
+    reference=lambda x: np.maximum(x, 0))
+
+relu_bwd = ElementwiseKernel(
+    "T grad, T y", "T dx",
+    "dx = y > 0 ? grad : (T)0",                    # d(relu x)/dx = 1 where x > 0, else 0
+    "relu_bwd",
+    # where, not grad * (y > 0): an infinite gradient times 0 would give NaN
+    reference=lambda grad, y: np.where(y > 0, grad, grad.dtype.type(0)))
 
 
 class ReLU(Function):
@@ -190,14 +230,14 @@ class ReLU(Function):
 
     @staticmethod
     def forward(ctx, x):
-        y = np.maximum(x, 0)
+        y = relu_fwd(x)
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx, grad):
         y, = ctx.saved_tensors
-        return grad * (y > 0)  # d(relu x)/dx = 1 where x > 0, else 0
+        return relu_bwd(grad, y)
 
 
 class Clamp(Function):

@@ -6,7 +6,9 @@ instead of several) and numerically safer (softmax never overflows).
 import numpy as np
 
 from ..autograd import Function
+from ..backend import array_module
 from ..errors import shape_error
+from ..kernels import ElementwiseKernel
 
 
 class Linear(Function):
@@ -78,21 +80,62 @@ class LogSoftmax(Function):
         return grad - np.exp(y) * grad.sum(axis=ctx.dim, keepdims=True)
 
 
+def _cross_entropy_rows(logits, target, n_classes):
+    # -log softmax(x)[t] = log(sum(e^(x - max))) - (x[t] - max): shifted by the row max
+    # so that exp() cannot overflow, and only the N target entries needed
+    row_max = logits.max(axis=1)
+    shifted = logits - row_max[:, None]
+    total = np.exp(shifted).sum(axis=1)
+    losses = np.log(total) - shifted[np.arange(len(target)), target]
+    return losses, row_max, total
+
+
+# One thread per row (sample): fine for the tens or hundreds of classes of the lessons'
+# models; a vocabulary of 50 000 classes would want a block per row instead.
+cross_entropy_fwd = ElementwiseKernel(
+    "raw T logits, int64 target, int64 n_classes", "T loss, T row_max, T total",
+    """const T *row = logits + i * n_classes;
+    T m = row[0];
+    for (long long j = 1; j < n_classes; ++j) m = max(m, row[j]);
+    T s = 0;
+    for (long long j = 0; j < n_classes; ++j) s += exp(row[j] - m);
+    row_max = m;
+    total = s;
+    loss = log(s) - (row[target] - m)""",
+    "cross_entropy_fwd",
+    reference=_cross_entropy_rows)
+
+
+def _cross_entropy_grad(logits, row_max, total, target, n_classes, scale):
+    d = np.exp(logits - row_max[:, None])
+    d /= total[:, None]
+    d[np.arange(len(target)), target] -= 1
+    d *= scale if np.ndim(scale) == 0 else scale[:, None]
+    return d
+
+
+# d(-log softmax(x)[t])/dx = softmax(x) - onehot(t), times the upstream gradient `scale`
+cross_entropy_bwd = ElementwiseKernel(
+    "T x, raw T row_max, raw T total, raw int64 target, int64 n_classes, raw T scale, "
+    "int64 scale_per_row",
+    "T dx",
+    """const long long row = i / n_classes, col = i % n_classes;
+    const T p = exp(x - row_max[row]) / total[row];
+    dx = (p - (col == target[row] ? 1 : 0)) * scale[scale_per_row ? row : 0]""",
+    "cross_entropy_bwd",
+    reference=lambda x, row_max, total, target, n_classes, scale, per_row:
+        _cross_entropy_grad(x, row_max, total, target, n_classes, scale))
+
+
 class CrossEntropy(Function):
     """Mean (or sum, or per-sample) of -log softmax(logits)[target]."""
     op = "cross_entropy"
 
     @staticmethod
     def forward(ctx, logits, target, reduction="mean"):
-        n = logits.shape[0]
-        # -log softmax(x)[t] = log(sum(e^(x - max))) - (x[t] - max): shifted by the
-        # row max so that exp() cannot overflow, and only the N target entries needed
-        rows = np.arange(n)
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        e = np.exp(shifted)
-        total = e.sum(axis=1, keepdims=True)
-        losses = np.log(total[:, 0]) - shifted[rows, target]
-        ctx.save_for_backward(e, total, target)
+        n, n_classes = logits.shape
+        losses, row_max, total = cross_entropy_fwd(logits, target, n_classes)
+        ctx.save_for_backward(logits, row_max, total, target)
         ctx.reduction = reduction
         if reduction == "mean":
             return losses.sum() / n
@@ -100,18 +143,13 @@ class CrossEntropy(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        e, total, target = ctx.saved_tensors
-        n = e.shape[0]
-        # d(-log softmax(x)[t])/dx = softmax(x) - onehot(t)
-        d = e / total
-        d[np.arange(n), target] -= 1
-        if ctx.reduction == "mean":
-            d *= grad / n
-        elif ctx.reduction == "sum":
-            d *= grad
-        else:
-            d *= grad[:, None]
-        return d, None
+        logits, row_max, total, target = ctx.saved_tensors
+        n, n_classes = logits.shape
+        # the upstream gradient: one number (mean, sum) or one per row (reduction="none")
+        scale = array_module(logits).asarray(grad / n if ctx.reduction == "mean" else grad,
+                                             logits.dtype)
+        return cross_entropy_bwd(logits, row_max, total, target, n_classes, scale,
+                                 int(scale.ndim == 1)), None
 
 
 class MSELoss(Function):

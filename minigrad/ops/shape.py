@@ -5,6 +5,7 @@ Their backward moves the gradient back to where each element came from.
 import numpy as np
 
 from ..autograd import Function
+from ..backend import array_module
 from ..errors import shape_error
 from .util import normalize_dims
 
@@ -65,17 +66,21 @@ class GetItem(Function):
 
     @staticmethod
     def forward(ctx, x, index):
+        xp = array_module(x)
+        if xp is not np:      # index arrays go where the data is
+            index = tuple(xp.asarray(i) if isinstance(i, np.ndarray) else i for i in index)
         ctx.shape, ctx.dtype, ctx.index = x.shape, x.dtype, index
         # Integer-array indices may pick the same element twice; its gradient then
         # has to be the sum of both uses, which plain assignment would lose.
-        ctx.repeats = any(isinstance(i, np.ndarray) for i in index)
+        ctx.repeats = any(getattr(i, "ndim", 0) > 0 for i in index)
         return x[index]
 
     @staticmethod
     def backward(ctx, grad):
-        dx = np.zeros(ctx.shape, ctx.dtype)
+        xp = array_module(grad)
+        dx = xp.zeros(ctx.shape, ctx.dtype)
         if ctx.repeats:
-            np.add.at(dx, ctx.index, grad)
+            xp.add.at(dx, ctx.index, grad)
         else:
             dx[ctx.index] = grad
         return dx
