@@ -4,7 +4,8 @@
 
 Layers, from the bottom up: `dtypes` and `backend` (where data lives), `autograd`
 (Function, backward), `ops/` (one Function per operation), `tensor` (the Tensor class),
-then `nn` and `optim`. `minigrad.graph(t)` exports the graph behind `t` as plain data.
+then `nn` and `optim`. `minigrad.graph(t)` exports the graph behind `t` as plain data;
+`minigrad.compile(fn)` turns an eager function into a replayed static graph.
 """
 import functools
 
@@ -18,6 +19,7 @@ from .dtypes import bool_ as bool  # noqa: A001  (PyTorch names it torch.bool)
 from .dtypes import dtype, float32, float64, int64
 from .errors import ShapeError
 from .export import graph
+from .compile import compile, TracerWarning  # noqa: A004  (minigrad.compile, as torch.compile)
 from .ops import elementwise as _E, nn as _N, shape as _S
 from .tensor import Tensor, _promote, _result_dtype
 
@@ -50,8 +52,8 @@ def stack(tensors, dim=0):
 
 def where(condition, input, other):
     """Elements of `input` where `condition` holds, else of `other` (broadcasting)."""
-    if isinstance(condition, Tensor):
-        condition = condition.data
+    if not isinstance(condition, Tensor):
+        condition = tensor(condition)
     if isinstance(input, Tensor) or isinstance(other, Tensor):
         input, other = _promote(input, other)
     else:  # two Python numbers: float32 if either is a float, as in PyTorch

@@ -27,6 +27,7 @@ class _ThreadState(threading.local):
     enabled = True          # grad mode
     observers = ()          # callbacks given to observe(), newest last
     notifying = False       # True while observers run: their own ops are not reported
+    tracer = None           # set while minigrad.compile traces a function
 
 
 _state = _ThreadState()
@@ -122,6 +123,8 @@ class Function:
         if observers:
             _notify(observers, OpEvent("forward", cls.op, out.grad_fn, inputs, out,
                                        seconds=time.perf_counter() - started))
+        if _state.tracer is not None:
+            _state.tracer.record(cls, inputs, options, out, True)
         return out
 
     @classmethod
@@ -224,6 +227,11 @@ def run_hooks(hooks, grad):
 
 def backward(output, gradient=None, retain_graph=False):
     """Fill `.grad` of every leaf that `output` depends on (see Tensor.backward)."""
+    if _state.tracer is not None and _state.tracer.is_traced(output):
+        raise RuntimeError(
+            "backward() inside a function being compiled: minigrad.compile records the "
+            "forward computation only. Return the loss from the compiled function and call "
+            "loss.backward() (and optimizer.step()) outside it.")
     if not output.requires_grad:
         raise RuntimeError(
             "backward(): this tensor does not require grad, so there is no graph to walk. "
@@ -348,6 +356,20 @@ def _notify(observers, event):
                               "the computation goes on", RuntimeWarning, stacklevel=3)
     finally:
         _state.notifying = False
+
+
+def untracked(fn, inputs, out, **options):
+    """Report to a running minigrad.compile trace a result made without Function.apply
+    (comparisons, argmax, detach): `out` is `fn(*arrays of inputs, **options)`."""
+    if _state.tracer is not None:
+        _state.tracer.record(fn, inputs, options, out, False)
+    return out
+
+
+def escaped(tensor, how):
+    """Warn when a traced tensor becomes a Python value (bool(), item(), ...)."""
+    if _state.tracer is not None:
+        _state.tracer.escaped(tensor, how)
 
 
 def retain(node, tensor):

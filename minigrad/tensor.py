@@ -85,6 +85,7 @@ class Tensor:
         if self.requires_grad:
             raise RuntimeError("numpy(): this tensor requires grad, and the NumPy array "
                                "would not be part of the graph. Call tensor.detach().numpy().")
+        autograd.escaped(self, "numpy()")
         return backend.move(self.data, "cpu")
 
     def __array__(self, dtype=None, copy=None):
@@ -95,9 +96,11 @@ class Tensor:
         if self.data.size != 1:
             raise RuntimeError(f"item(): a tensor with {self.data.size} elements cannot be "
                                "converted to a Python number; only one-element tensors can")
+        autograd.escaped(self, "item() (or float(), int())")
         return self.data.item()
 
     def tolist(self):
+        autograd.escaped(self, "tolist()")
         return backend.move(self.data, "cpu").tolist()
 
     def __float__(self):
@@ -110,6 +113,7 @@ class Tensor:
         if self.data.size != 1:
             raise RuntimeError(f"the truth value of a tensor with {self.data.size} elements "
                                "is ambiguous; use .any() or .all()")
+        autograd.escaped(self, "bool() (an `if` or `while` on a tensor)")
         return bool(self.data.item())
 
     def __format__(self, spec):
@@ -119,7 +123,7 @@ class Tensor:
 
     def detach(self):
         """The same values, cut off from the graph (shares memory, like PyTorch)."""
-        return Tensor._make(self.data, False, None)
+        return autograd.untracked(_same, (self,), Tensor._make(self.data, False, None))
 
     def requires_grad_(self, requires_grad=True):
         if requires_grad and self.data.dtype.kind != "f":
@@ -324,8 +328,10 @@ class Tensor:
     # ------------------------------------------------------------- comparisons
 
     def _compare(self, ufunc, other):
-        other = other.data if isinstance(other, Tensor) else other
-        return Tensor._make(ufunc(self.data, other), False, None)
+        result = ufunc(self.data, other.data if isinstance(other, Tensor) else other)
+        if isinstance(result, np.generic):     # 0-d inputs give a NumPy scalar
+            result = np.asarray(result)
+        return autograd.untracked(ufunc, (self, other), Tensor._make(result, False, None))
 
     def __eq__(self, other):
         return self._compare(np.equal, other)
@@ -346,10 +352,10 @@ class Tensor:
         return self._compare(np.greater_equal, other)
 
     def any(self):
-        return Tensor._make(np.any(self.data), False, None)
+        return autograd.untracked(_any, (self,), Tensor._make(_any(self.data), False, None))
 
     def all(self):
-        return Tensor._make(np.all(self.data), False, None)
+        return autograd.untracked(_all, (self,), Tensor._make(_all(self.data), False, None))
 
     # ---------------------------------------------------------- element-wise
 
@@ -413,9 +419,8 @@ class Tensor:
         return MaxResult(self.amax(dim, keepdim), self.argmax(dim, keepdim))
 
     def argmax(self, dim=None, keepdim=False):
-        if dim is None:
-            return Tensor._make(np.asarray(self.data.argmax(), np.int64), False, None)
-        return Tensor._make(self.data.argmax(axis=dim, keepdims=keepdim).astype(np.int64), False, None)
+        result = Tensor._make(_argmax(self.data, dim, keepdim), False, None)
+        return autograd.untracked(_argmax, (self, dim, keepdim), result)
 
     def softmax(self, dim):
         return N.Softmax.apply(self, dim=dim)
@@ -551,6 +556,25 @@ def _result_dtype(da, db, true_div):
     if da.kind == "f" or db.kind == "f" or true_div:
         return _dt.default_float.np
     return np.dtype(np.int64)
+
+
+def _argmax(x, dim, keepdim):
+    xp = backend.array_module(x)
+    if dim is None:
+        return xp.asarray(x.argmax(), np.int64)
+    return x.argmax(axis=dim, keepdims=keepdim).astype(np.int64)
+
+
+def _same(x):
+    return x
+
+
+def _any(x):
+    return backend.array_module(x).asarray(x.any())
+
+
+def _all(x):
+    return backend.array_module(x).asarray(x.all())
 
 
 def _shape_arg(shape):

@@ -1,7 +1,6 @@
 """`minigrad.nn.functional`: the stateless building blocks of the layers in `minigrad.nn`."""
 import numpy as np
 
-from .. import creation
 from ..ops import conv, elementwise, nn as ops
 from ..errors import shape_error
 from ..tensor import Tensor
@@ -78,8 +77,7 @@ def dropout(input, p=0.5, training=True):
         return input
     if p == 1:
         return input * 0
-    keep = creation.generator().random(input.shape) >= p
-    return ops.Dropout.apply(input, keep.astype(input.data.dtype), scale=1 / (1 - p))
+    return ops.Dropout.apply(input, p)
 
 
 def _check_reduction(reduction):

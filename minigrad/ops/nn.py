@@ -176,13 +176,17 @@ class MSELoss(Function):
 
 class Dropout(Function):
     @staticmethod
-    def forward(ctx, x, mask, scale):
-        # mask is drawn by the caller (from minigrad's seeded generator)
+    def forward(ctx, x, p):
+        # The mask is drawn here, in forward, from minigrad's seeded generator, so a
+        # minigrad.compile replay draws a new one every time instead of freezing it.
+        from ..creation import generator
+        keep = generator().random(x.shape) >= p
+        mask = array_module(x).asarray(keep.astype(x.dtype))
         ctx.save_for_backward(mask)
-        ctx.scale = scale
-        return x * mask * scale
+        ctx.scale = 1 / (1 - p)
+        return x * mask * ctx.scale
 
     @staticmethod
     def backward(ctx, grad):
         mask, = ctx.saved_tensors
-        return grad * mask * ctx.scale, None, None
+        return grad * mask * ctx.scale, None

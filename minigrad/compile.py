@@ -1,0 +1,434 @@
+"""`minigrad.compile(fn)`: turn an eager function into a static graph, as `tf.function` does.
+
+The first call *traces* `fn`: it runs the Python code once, eagerly, while every
+operation it performs is written down in a `Trace` (which op, on which values, with
+which options). Later calls with inputs of the same kind (shapes, dtypes, devices,
+requires_grad, and the same Python values) skip the Python code and *replay* the
+trace: the recorded ops run one after another on the new arrays, with no Tensor or
+graph node made per op. The whole replay is one node (`compiled`) in the autograd
+graph, whose backward runs the recorded ops' backwards in reverse order.
+
+That is where the speed comes from, and also where the traps come from, the same ones
+`tf.function` has:
+
+- Python code runs only while tracing: a `print` inside `fn` prints once per trace,
+  and `if x.sum() > 0:` takes one branch at trace time and keeps it (minigrad warns
+  with a `TracerWarning` when a traced value is turned into a Python bool or number).
+- Inputs of a new shape or dtype, or a new Python value (`fn(x, 3)` then `fn(x, 4)`),
+  make a new trace; `fn.traces` lists them and says why each was made.
+- Tensors that `fn` uses without receiving them as arguments (a model's parameters)
+  are *captured*: the replay reads their current values, so an optimizer that updates
+  them between calls is seen. Tensors `fn` creates (`minigrad.ones(3)`, random noise)
+  are frozen at trace time, except dropout, whose mask is drawn anew on every replay.
+
+Because the whole computation is known before it runs, a trace can be optimized in
+ways eager mode cannot: ops whose results never reach the outputs are removed
+(dead-code elimination; `trace.eliminated` lists them).
+"""
+from __future__ import annotations
+
+import functools
+import time
+import warnings
+
+import numpy as np
+
+from . import autograd
+from .autograd import Function
+from .tensor import Tensor
+
+__all__ = ["compile", "CompiledFunction", "Trace", "TracerWarning"]
+
+
+class TracerWarning(UserWarning):
+    """A traced value left the graph as a Python value: the trace may not be general."""
+
+
+def compile(fn):
+    """Trace `fn` on its first call and replay the static graph on later calls.
+
+    Works as a decorator too. `fn` takes tensors (NumPy arrays are turned into tensors),
+    Python values and nested tuples, lists and dicts of them, and returns a tensor or
+    a tuple of tensors. See the module's documentation for the rules.
+    """
+    if isinstance(fn, CompiledFunction):
+        return fn
+    if not callable(fn):
+        raise TypeError(f"minigrad.compile() takes a function or a Module, "
+                        f"not {type(fn).__name__}")
+    return CompiledFunction(fn)
+
+
+class CompiledFunction:
+    """A function and the traces made of it, one per kind of input seen so far."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.traces = []          # every trace made, oldest first
+        self._cache = {}          # signature -> trace
+        functools.update_wrapper(self, fn, updated=())
+
+    def __repr__(self):
+        name = getattr(self.fn, "__qualname__", type(self.fn).__name__)
+        return f"<compiled {name}: {len(self.traces)} trace(s)>"
+
+    def __call__(self, *args, **kwargs):
+        tensors, signature = _flatten((args, kwargs))
+        trace = self._cache.get(signature)
+        if trace is not None and not trace.captures_unchanged():
+            reason = "a captured tensor changed shape, dtype, device or requires_grad"
+            trace = None
+        else:
+            reason = None
+        if trace is None:
+            trace = self._trace(args, kwargs, tensors, signature, reason)
+        return trace.replay(tensors)
+
+    def _trace(self, args, kwargs, tensors, signature, reason=None):
+        reason = reason or _why_new(signature, [t.signature for t in self.traces])
+        tracer = _Tracer(tensors)
+        started = time.perf_counter()
+        previous, autograd._state.tracer = autograd._state.tracer, tracer
+        try:
+            args, kwargs = _rebuild((args, kwargs), iter(tensors))
+            result = self.fn(*args, **kwargs)
+        finally:
+            autograd._state.tracer = previous
+        trace = Trace(self, signature, reason, tracer, result, time.perf_counter() - started)
+        self._cache[signature] = trace
+        self.traces.append(trace)
+        return trace
+
+
+class _Step:
+    """One recorded operation: a Function (differentiable) or a plain array function."""
+    __slots__ = ("fn", "is_function", "inputs", "options", "needs", "op", "shape", "dtype")
+
+    def __init__(self, fn, is_function, inputs, options, needs, out):
+        self.fn, self.is_function, self.inputs, self.options = fn, is_function, inputs, options
+        self.needs = needs                 # per input: whether a gradient flows to it
+        self.op = fn.op if is_function else getattr(fn, "__name__", "op")
+        self.shape, self.dtype = tuple(out.data.shape), out.data.dtype
+
+
+class _Tracer:
+    """Receives every op run while `fn` is being traced (see autograd.Function.apply)."""
+
+    def __init__(self, inputs):
+        # a value is ("in", k) an input, ("cap", k) a captured tensor, ("op", j) the
+        # result of step j, or ("py", v) a Python value or array used as it is
+        self.refs = {id(t): ("in", k) for k, t in enumerate(inputs)}
+        self.inputs = list(inputs)
+        self.captured = []
+        self.steps = []
+        self.grad_flows = {("in", k): t.requires_grad for k, t in enumerate(inputs)}
+        self.keep = list(inputs)           # holds every traced tensor, so ids stay unique
+
+    def ref(self, x):
+        if not isinstance(x, Tensor):
+            return ("py", x)
+        r = self.refs.get(id(x))
+        if r is None:
+            r = self.refs[id(x)] = ("cap", len(self.captured))
+            self.captured.append(x)
+            self.keep.append(x)
+            self.grad_flows[r] = x.requires_grad
+        return r
+
+    def record(self, fn, inputs, options, out, is_function):
+        refs = tuple(self.ref(x) for x in inputs)
+        needs = tuple(is_function and self.grad_flows.get(r, False) for r in refs)
+        self.steps.append(_Step(fn, is_function, refs, options, needs, out))
+        r = self.refs[id(out)] = ("op", len(self.steps) - 1)
+        self.grad_flows[r] = out.requires_grad
+        self.keep.append(out)
+
+    def is_traced(self, tensor):
+        r = self.refs.get(id(tensor))
+        return r is not None and r[0] in ("in", "op")
+
+    def escaped(self, tensor, how):
+        if self.is_traced(tensor):
+            warnings.warn(
+                f"minigrad.compile: {how} turns a traced tensor into a Python value; the "
+                "trace keeps what it was now (a branch taken, a number computed) and "
+                "replays it for every later input", TracerWarning, stacklevel=4)
+
+
+class Trace:
+    """One static graph of a compiled function, for one kind of input.
+
+    signature: what the inputs were (shapes, dtypes, devices, Python values).
+    reason: why this trace was made. ops: the op names replayed, in order.
+    eliminated: ops recorded while tracing but removed because no output needs them.
+    seconds: how long tracing took.
+    """
+
+    def __init__(self, owner, signature, reason, tracer, result, seconds):
+        self.signature, self.reason, self.seconds = signature, reason, seconds
+        self.number = len(owner.traces) + 1
+        self.n_inputs = len(tracer.inputs)
+        self.captured = tracer.captured
+        self._captured_kinds = [_kind(t) for t in self.captured]
+        outputs, self._rebuild_result = _outputs(result)
+        self.outputs = [tracer.ref(t) for t in outputs]
+        self.steps, self.eliminated = _eliminate_dead_code(tracer.steps, self.outputs)
+        self.ops = [s.op for s in self.steps if s is not None]
+        self.grad_flows = tracer.grad_flows
+
+    def __repr__(self):
+        return (f"<trace {self.number}: {len(self.ops)} ops, "
+                f"{len(self.eliminated)} eliminated; made because {self.reason}>")
+
+    def captures_unchanged(self):
+        return all(_kind(t) == k for t, k in zip(self.captured, self._captured_kinds))
+
+    def replay(self, inputs):
+        if not self.outputs:
+            return self._rebuild_result([])
+        arguments = list(inputs) + self.captured
+        if len(self.outputs) == 1:
+            return self._rebuild_result([_Replay.apply(*arguments, trace=self, pick=0)])
+        box = []
+        bundle = _Replay.apply(*arguments, trace=self, pick=box)
+        return self._rebuild_result([_Pick.apply(bundle, k, value=v) for k, v in enumerate(box)])
+
+    def graph(self):
+        """The static graph as plain data, in `minigrad.graph()`'s format (no values)."""
+        nodes, edges, ids = [], [], {}
+
+        def tensor_node(ref, shape, dtype, role, label=""):
+            if ref not in ids:
+                ids[ref] = f"t{len(ids)}"
+                flows = bool(self.grad_flows.get(ref, False))
+                nodes.append({"id": ids[ref], "kind": "tensor", "label": label,
+                              "shape": list(shape), "dtype": np.dtype(dtype).name, "role": role,
+                              "requires_grad": flows, "is_leaf": ref[0] != "op"})
+            return ids[ref]
+
+        def value(ref):
+            kind, k = ref
+            if kind == "in":
+                return tensor_node(ref, self.signature[k][1], self.signature[k][2], "input",
+                                   f"input {k}")
+            if kind == "cap":
+                t = self.captured[k]
+                return tensor_node(ref, t.shape, t.data.dtype,
+                                   "parameter" if t.requires_grad else "input", "captured")
+            step = self.steps[k]
+            role = "output" if ref in self.outputs else "intermediate"
+            return tensor_node(ref, step.shape, step.dtype, role)
+
+        for j, step in enumerate(self.steps):
+            if step is None:
+                continue
+            oid = f"op{j}"
+            nodes.append({"id": oid, "kind": "op", "op": step.op, "label": step.op, "seq": j + 1,
+                          "saved_shapes": [], "freed": False})
+            for r in step.inputs:
+                if r[0] != "py":
+                    edges.append({"source": value(r), "target": oid})
+            edges.append({"source": oid, "target": value(("op", j))})
+        for r in self.outputs:
+            value(r)
+        return {"nodes": nodes, "edges": edges}
+
+
+def _eliminate_dead_code(steps, outputs):
+    """Keep only the steps some output depends on; the others become None."""
+    live = {k for kind, k in outputs if kind == "op"}
+    for j in range(len(steps) - 1, -1, -1):
+        if j in live:
+            live.update(k for kind, k in steps[j].inputs if kind == "op")
+    kept = [s if j in live else None for j, s in enumerate(steps)]
+    return kept, [s.op for j, s in enumerate(steps) if j not in live]
+
+
+class _Replay(Function):
+    """A whole trace as one node: forward replays the steps, backward reverses them."""
+    op = "compiled"
+
+    @staticmethod
+    def forward(ctx, *arrays, trace, pick):
+        # pick: which output to return, or a list to put all the outputs in
+        values = {}
+        n = trace.n_inputs
+
+        def get(ref):
+            kind, k = ref
+            if kind == "op":
+                return values[k]
+            if kind == "in":
+                return arrays[k]
+            return arrays[n + k] if kind == "cap" else k
+
+        contexts = []
+        for j, step in enumerate(trace.steps):
+            if step is None:
+                contexts.append(None)
+                continue
+            args = [get(r) for r in step.inputs]
+            if step.is_function:
+                c = step.fn()
+                c.needs_input_grad = step.needs
+                out = step.fn.forward(c, *args, **step.options)
+            else:
+                c, out = None, step.fn(*args, **step.options)
+            if isinstance(out, np.generic):    # full reductions give NumPy scalars
+                out = np.asarray(out)
+            values[j] = out
+            contexts.append(c)
+        ctx.trace, ctx.contexts, ctx.pick = trace, contexts, pick
+        outputs = [get(r) for r in trace.outputs]
+        if type(pick) is int:
+            return outputs[pick]
+        pick.extend(outputs)     # several outputs: _Pick hands out each one
+        return np.zeros(())
+
+    @staticmethod
+    def backward(ctx, grad):
+        trace, contexts = ctx.trace, ctx.contexts
+        grads = {}
+
+        def add(ref, g):
+            grads[ref] = grads[ref] + g if ref in grads else g
+
+        if type(ctx.pick) is int:
+            add(trace.outputs[ctx.pick], grad)
+        else:
+            for k, g in grad.items():
+                add(trace.outputs[k], g)
+        for j in range(len(trace.steps) - 1, -1, -1):
+            step = trace.steps[j]
+            g = grads.pop(("op", j), None)
+            if g is None or step is None or not step.is_function or not any(step.needs):
+                continue
+            inputs_grads = step.fn.backward(contexts[j], g)
+            if type(inputs_grads) is not tuple:
+                inputs_grads = (inputs_grads,)
+            for r, need, gi in zip(step.inputs, step.needs, inputs_grads):
+                if need and gi is not None:
+                    add(r, gi)
+        n = trace.n_inputs
+        return tuple(grads.get(("in", k)) for k in range(n)) + tuple(
+            grads.get(("cap", k)) for k in range(len(trace.captured)))
+
+    def name(self):
+        return "CompiledBackward"
+
+
+class _Grads(dict):
+    """Gradients of several outputs of one replay, added up key by key."""
+
+    def __add__(self, other):
+        out = _Grads(self)
+        for k, g in other.items():
+            out[k] = out[k] + g if k in out else g
+        return out
+
+
+class _Pick(Function):
+    """Output k of a replay that has several outputs."""
+    op = "output"
+
+    @staticmethod
+    def forward(ctx, bundle, k, value):
+        ctx.k = k
+        return value
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _Grads({ctx.k: grad}), None
+
+    def name(self):
+        return "OutputBackward"
+
+
+# --------------------------------------------------------------------- signatures
+
+
+def _kind(t):
+    data = t.data
+    return (data.shape, data.dtype.str, type(data).__module__.split(".")[0], t.requires_grad)
+
+
+def _flatten(tree):
+    """The tensors in nested args (NumPy arrays become tensors), and a hashable signature:
+    each tensor's shape, dtype, device and requires_grad; each other value itself."""
+    tensors = []
+
+    def walk(x):
+        if isinstance(x, Tensor):
+            tensors.append(x)
+            return ("tensor",) + _kind(x)
+        if isinstance(x, np.ndarray):
+            t = Tensor(x)
+            tensors.append(t)
+            return ("tensor",) + _kind(t)
+        if isinstance(x, (tuple, list)):
+            return (type(x).__name__,) + tuple(walk(v) for v in x)
+        if isinstance(x, dict):
+            return ("dict",) + tuple((k, walk(v)) for k, v in sorted(x.items()))
+        try:
+            hash(x)
+        except TypeError:
+            return ("object", id(x))
+        return ("value", x)
+
+    args, kwargs = tree
+    signature = tuple(walk(a) for a in args) + (("kwargs",) + tuple(
+        (k, walk(v)) for k, v in sorted(kwargs.items())),) + (autograd.is_grad_enabled(),)
+    return tensors, signature
+
+
+def _rebuild(tree, tensors):
+    """`tree` with every tensor (or array) replaced by the next of `tensors`."""
+    if isinstance(tree, (Tensor, np.ndarray)):
+        return next(tensors)
+    if isinstance(tree, (tuple, list)):
+        return type(tree)(_rebuild(v, tensors) for v in tree)
+    if isinstance(tree, dict):
+        return {k: _rebuild(v, tensors) for k, v in tree.items()}
+    return tree
+
+
+def _outputs(result):
+    """The tensors in `result`, and a function that rebuilds it from replayed tensors."""
+    if isinstance(result, Tensor):
+        return [result], lambda outs: outs[0]
+    if isinstance(result, (tuple, list)) and all(isinstance(r, Tensor) for r in result):
+        return list(result), lambda outs: type(result)(outs)
+    if result is None:
+        return [], lambda outs: None
+    raise TypeError("minigrad.compile: the function must return a tensor, a tuple or list "
+                    f"of tensors, or None; it returned {type(result).__name__}")
+
+
+def _why_new(signature, earlier):
+    """A sentence saying how `signature` differs from the closest earlier one."""
+    if not earlier:
+        return "first call"
+    *args, kwargs, grad_mode = signature
+    for old in reversed(earlier):
+        *old_args, old_kwargs, old_mode = old
+        if len(old_args) != len(args):
+            return f"called with {len(args)} arguments instead of {len(old_args)}"
+        for k, (a, b) in enumerate(zip(args, old_args)):
+            if a != b:
+                return f"argument {k} changed: {_describe(b)} -> {_describe(a)}"
+        if kwargs != old_kwargs:
+            return "keyword arguments changed"
+        if grad_mode != old_mode:
+            return f"grad mode changed to {'enabled' if grad_mode else 'disabled (no_grad)'}"
+    return "new inputs"
+
+
+def _describe(entry):
+    if entry[0] == "tensor":
+        _, shape, dtype, library, grad = entry
+        device = "cpu" if library == "numpy" else "cuda"
+        return (f"tensor{list(shape)} {np.dtype(dtype).name} on {device}"
+                f"{', requires_grad' if grad else ''}")
+    if entry[0] == "value":
+        return f"Python value {entry[1]!r}"
+    return entry[0]

@@ -1,0 +1,242 @@
+"""minigrad.compile: trace once, replay the static graph, retrace when inputs change.
+
+Replayed results and gradients are compared with the same function run eagerly (whose
+results the op tests compare with PyTorch); the tracing rules are compared with what
+tf.function does, as described in its documentation.
+"""
+import warnings
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+import minigrad.nn.functional as F
+from minigrad.compile import TracerWarning
+
+rng = np.random.default_rng(0)
+
+
+def _mlp(seed=0):
+    mg.manual_seed(seed)
+    return mg.nn.Sequential(mg.nn.Linear(6, 16), mg.nn.Tanh(), mg.nn.Linear(16, 16),
+                            mg.nn.ReLU(), mg.nn.Linear(16, 4))
+
+
+def _cnn(seed=0):
+    mg.manual_seed(seed)
+    return mg.nn.Sequential(mg.nn.Conv2d(1, 3, 3, padding=1), mg.nn.ReLU(), mg.nn.MaxPool2d(2),
+                            mg.nn.Flatten(), mg.nn.Linear(3 * 4 * 4, 5))
+
+
+def _grads(tensors):
+    return [None if t.grad is None else t.grad.numpy().copy() for t in tensors]
+
+
+FUNCTIONS = {
+    "mlp_loss": (_mlp, lambda m, x, y: F.cross_entropy(m(x), y),
+                 lambda: (rng.standard_normal((8, 6)), rng.integers(0, 4, 8))),
+    "cnn_loss": (_cnn, lambda m, x, y: F.cross_entropy(m(x), y),
+                 lambda: (rng.standard_normal((3, 1, 8, 8)), rng.integers(0, 5, 3))),
+    "elementwise_chain": (_mlp, lambda m, x, y: ((m(x).sigmoid() * 2 - 1).abs().sqrt()
+                                                 + (x.exp().mean() / (y.sum() + 1))).sum(),
+                          lambda: (rng.standard_normal((5, 6)), rng.random(7) + 0.5)),
+    "shapes_and_indexing": (_mlp, lambda m, x, y: (mg.cat([m(x), m(x)[:, [0, 0, 3]]], dim=1)
+                                                   .T.reshape(-1)[::2] * y[0]).softmax(0).max(),
+                            lambda: (rng.standard_normal((5, 6)), rng.random(3))),
+    "where_and_comparisons": (_mlp, lambda m, x, y: mg.where(m(x) > 0, m(x), m(x) * y[1])
+                              .log_softmax(1).mean(),
+                              lambda: (rng.standard_normal((5, 6)), rng.random(3))),
+}
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+def test_replay_gives_eager_values_and_gradients(name):
+    make_model, fn, make_inputs = FUNCTIONS[name]
+    eager_model, compiled_model = make_model(), make_model()
+    compiled = mg.compile(lambda x, y: fn(compiled_model, x, y))
+    for call in range(3):     # call 0 traces; calls 1 and 2 replay
+        x, y = make_inputs()
+        xe = mg.tensor(x, dtype=mg.float64, requires_grad=True)
+        xc = mg.tensor(x, dtype=mg.float64, requires_grad=True)
+        ye = mg.tensor(y) if y.dtype.kind == "i" else mg.tensor(y, requires_grad=True)
+        yc = mg.tensor(y) if y.dtype.kind == "i" else mg.tensor(y, requires_grad=True)
+        for m in (eager_model, compiled_model):
+            m.to(dtype=mg.float64)
+            m.zero_grad()
+        expected, actual = fn(eager_model, xe, ye), compiled(xc, yc)
+        upstream = rng.standard_normal(expected.shape)
+        expected.backward(mg.tensor(upstream, dtype=mg.float64))
+        actual.backward(mg.tensor(upstream, dtype=mg.float64))
+        np.testing.assert_allclose(actual.detach().numpy(), expected.detach().numpy(), rtol=1e-12)
+        for a, e in zip(_grads([xc, yc, *compiled_model.parameters()]),
+                        _grads([xe, ye, *eager_model.parameters()])):
+            assert (a is None) == (e is None)
+            if a is not None:
+                np.testing.assert_allclose(a, e, rtol=1e-10, atol=1e-12)
+    assert len(compiled.traces) == 1
+
+
+def test_training_with_a_compiled_loss_matches_eager_training():
+    x, y = mg.tensor(rng.standard_normal((16, 6)).astype(np.float32)), mg.tensor(
+        rng.integers(0, 4, 16))
+    losses = {}
+    for mode in ("eager", "compiled"):
+        model = _mlp()
+        opt = mg.optim.Adam(model.parameters(), lr=0.01)
+        loss_fn = lambda x, y: F.cross_entropy(model(x), y)  # noqa: E731
+        if mode == "compiled":
+            loss_fn = mg.compile(loss_fn)
+        losses[mode] = []
+        for _ in range(10):     # the optimizer changes the captured parameters in place
+            opt.zero_grad()
+            loss = loss_fn(x, y)
+            loss.backward()
+            opt.step()
+            losses[mode].append(loss.item())
+    np.testing.assert_allclose(losses["compiled"], losses["eager"], rtol=1e-6)
+    assert losses["eager"][-1] < losses["eager"][0]
+
+
+def test_python_code_runs_only_while_tracing(capsys):
+    @mg.compile
+    def f(x):
+        print("tracing f")
+        return x * 2
+
+    for _ in range(3):
+        f(mg.ones(3))
+    assert capsys.readouterr().out.count("tracing f") == 1
+    f(mg.ones(4))                                       # a new shape: traced again
+    assert capsys.readouterr().out.count("tracing f") == 1
+
+
+def test_retracing_rules_and_reasons():
+    f = mg.compile(lambda x, n: x * n)
+    f(mg.ones(2, 3), 2)
+    f(mg.ones(2, 3), 2)                                 # same kind of input: replay
+    assert len(f.traces) == 1 and f.traces[0].reason == "first call"
+    f(mg.ones(5, 3), 2)                                 # new shape
+    f(mg.ones(5, 3, dtype=mg.float64), 2)               # new dtype
+    f(mg.ones(5, 3, dtype=mg.float64), 3)               # new Python value, as tf.function
+    f(mg.ones(5, 3, dtype=mg.float64, requires_grad=True), 3)
+    reasons = [t.reason for t in f.traces]
+    assert len(reasons) == 5
+    assert "[2, 3]" in reasons[1] and "[5, 3]" in reasons[1]
+    assert "float32" in reasons[2] and "float64" in reasons[2]
+    assert "Python value 2" in reasons[3] and "Python value 3" in reasons[3]
+    assert "requires_grad" in reasons[4]
+    # every earlier trace stays cached: going back to the first input traces nothing
+    f(mg.ones(2, 3), 2)
+    assert len(f.traces) == 5
+
+
+def test_a_python_branch_is_frozen_at_trace_time_with_a_warning():
+    @mg.compile
+    def f(x):
+        if x.sum() > 0:
+            return x * 2
+        return -x
+
+    with pytest.warns(TracerWarning, match="bool"):
+        np.testing.assert_array_equal(f(mg.tensor([1.0, 2.0])).numpy(), [2.0, 4.0])
+    # eager code would take the other branch for this input; the replay does not
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                  # replaying warns no more
+        np.testing.assert_array_equal(f(mg.tensor([-1.0, -2.0])).numpy(), [-2.0, -4.0])
+
+
+def test_values_computed_from_inputs_are_not_frozen():
+    # comparisons, argmax and detach are recorded like every other op
+    f = mg.compile(lambda x: mg.where(x > 0, x, x * 0) + x.detach() * (x.argmax() == 1))
+    for values in ([1.0, 3.0, -2.0], [5.0, -1.0, 2.0]):
+        x = mg.tensor(values)
+        expected = np.where(np.array(values) > 0, values, 0) + np.array(values) * (
+            np.argmax(values) == 1)
+        np.testing.assert_allclose(f(x).numpy(), expected)
+
+
+def test_dropout_draws_a_new_mask_on_every_replay():
+    f = mg.compile(lambda x: F.dropout(x, 0.5, training=True))
+    masks = [f(mg.ones(200)).numpy() != 0 for _ in range(3)]
+    assert not (masks[0] == masks[1]).all() and not (masks[1] == masks[2]).all()
+
+
+def test_dead_code_is_eliminated():
+    @mg.compile
+    def f(x):
+        unused = (x.exp() * 3).sum()   # noqa: F841  computed, never returned
+        return x * 2
+
+    out = f(mg.tensor([1.0, 2.0]))
+    np.testing.assert_array_equal(out.numpy(), [2.0, 4.0])
+    trace = f.traces[0]
+    assert trace.ops == ["mul"] and sorted(trace.eliminated) == ["exp", "mul", "sum"]
+
+
+def test_a_replay_is_one_node_and_records_no_per_op_graph():
+    f = mg.compile(lambda x: (x.tanh() * 2).sum())
+    x = mg.ones(3, requires_grad=True)
+    f(x)
+    events = []
+    with mg.autograd.observe(events.append):
+        out = f(x)
+    assert [e.op for e in events] == ["compiled"]
+    assert out.grad_fn.name() == "CompiledBackward"
+    assert out.grad_fn.next_functions[0][0].name() == "AccumulateGrad"
+
+
+def test_several_outputs_get_their_gradients_added():
+    f = mg.compile(lambda x: (x * 3, (x * x).sum()))
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    f(x)                                            # trace
+    a, b = f(x)                                     # replay
+    (a.sum() + b).backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3 + 2 * 1.0, 3 + 2 * 2.0])
+
+
+def test_backward_inside_a_compiled_function_is_an_error():
+    @mg.compile
+    def step(x):
+        loss = (x * x).sum()
+        loss.backward()
+        return loss
+
+    with pytest.raises(RuntimeError, match="call loss.backward"):
+        step(mg.ones(2, requires_grad=True))
+
+
+def test_a_captured_parameter_that_changes_shape_is_retraced():
+    model = mg.nn.Linear(3, 2)
+    f = mg.compile(lambda x: model(x))
+    f(mg.ones(1, 3))
+    model.weight.requires_grad_(False)              # frozen: its gradient no longer flows
+    f(mg.ones(1, 3))
+    assert len(f.traces) == 2 and "captured" in f.traces[1].reason
+
+
+def test_returning_something_else_than_tensors_is_explained():
+    with pytest.raises(TypeError, match="must return a tensor"):
+        mg.compile(lambda x: "done")(mg.ones(1))
+
+
+def test_numpy_arguments_become_traced_inputs():
+    f = mg.compile(lambda x: x * 2)
+    f(np.ones(3, np.float32))
+    np.testing.assert_array_equal(f(np.full(3, 4.0, np.float32)).numpy(), [8.0, 8.0, 8.0])
+    assert len(f.traces) == 1
+
+
+def test_the_static_graph_exports_like_an_eager_graph():
+    model = mg.nn.Linear(3, 2)
+    f = mg.compile(lambda x: model(x).relu().sum())
+    f(mg.ones(4, 3))
+    g = f.traces[0].graph()
+    ops = [n["op"] for n in g["nodes"] if n["kind"] == "op"]
+    tensors = {n["id"]: n for n in g["nodes"] if n["kind"] == "tensor"}
+    assert ops == ["linear", "relu", "sum"]
+    roles = sorted(n["role"] for n in tensors.values())
+    assert roles == ["input", "intermediate", "intermediate", "output", "parameter", "parameter"]
+    ids = {n["id"] for n in g["nodes"]}
+    assert all(e["source"] in ids and e["target"] in ids for e in g["edges"])
+    shapes = {n["role"]: n["shape"] for n in tensors.values() if n["role"] in ("input", "output")}
+    assert shapes == {"input": [4, 3], "output": []}
