@@ -162,8 +162,8 @@ class ElementwiseKernel:
                   for p, a in zip(self.inputs, arrays)]
         if given:
             for p, out in zip(self.outputs, given):
-                if not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != dtype_of(p) \
-                        or not out.flags.c_contiguous:
+                if not (isinstance(out, np.ndarray) and out.shape == shape
+                        and out.dtype == dtype_of(p) and out.flags.c_contiguous):
                     raise TypeError(f"{self.name}: output {p.name} must be a C-contiguous "
                                     f"{dtype_of(p)} array of shape {shape}")
             outputs = list(given)
