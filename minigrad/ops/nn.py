@@ -94,7 +94,7 @@ def _cross_entropy_rows(logits, target, n_classes):
 # models; a vocabulary of 50 000 classes would want a block per row instead.
 cross_entropy_fwd = ElementwiseKernel(
     "raw T logits, int64 target, int64 n_classes", "T loss, T row_max, T total",
-    """const T *row = logits + i * n_classes;
+    """const T *row = &logits[i * n_classes];      // logits is C-contiguous (N, C)
     T m = row[0];
     for (long long j = 1; j < n_classes; ++j) m = max(m, row[j]);
     T s = 0;
@@ -134,6 +134,7 @@ class CrossEntropy(Function):
     @staticmethod
     def forward(ctx, logits, target, reduction="mean"):
         n, n_classes = logits.shape
+        logits = array_module(logits).ascontiguousarray(logits)
         losses, row_max, total = cross_entropy_fwd(logits, target, n_classes)
         ctx.save_for_backward(logits, row_max, total, target)
         ctx.reduction = reduction
