@@ -194,7 +194,8 @@ class Trace:
         return self._rebuild_result([_Pick.apply(bundle, k, value=v) for k, v in enumerate(box)])
 
     def graph(self):
-        """The static graph as plain data, in `minigrad.graph()`'s format (no values)."""
+        """The static graph as plain data, in `minigrad.graph()`'s format (no values);
+        `widgets.GraphView(trace)` draws it."""
         nodes, edges, ids = [], [], {}
 
         def tensor_node(ref, shape, dtype, role, label=""):
@@ -231,7 +232,7 @@ class Trace:
             edges.append({"source": oid, "target": value(("op", j))})
         for r in self.outputs:
             value(r)
-        return {"nodes": nodes, "edges": edges}
+        return {"nodes": nodes, "edges": edges, "framework": "minigrad"}
 
 
 def _eliminate_dead_code(steps, outputs):
@@ -409,18 +410,23 @@ def _why_new(signature, earlier):
     if not earlier:
         return "first call"
     *args, kwargs, grad_mode = signature
-    for old in reversed(earlier):
+
+    def differences(old):
         *old_args, old_kwargs, old_mode = old
         if len(old_args) != len(args):
-            return f"called with {len(args)} arguments instead of {len(old_args)}"
-        for k, (a, b) in enumerate(zip(args, old_args)):
-            if a != b:
-                return f"argument {k} changed: {_describe(b)} -> {_describe(a)}"
+            return [f"called with {len(args)} arguments instead of {len(old_args)}"]
+        found = [f"argument {k} changed: {_describe(b)} -> {_describe(a)}"
+                 for k, (a, b) in enumerate(zip(args, old_args)) if a != b]
         if kwargs != old_kwargs:
-            return "keyword arguments changed"
+            found.append("keyword arguments changed")
         if grad_mode != old_mode:
-            return f"grad mode changed to {'enabled' if grad_mode else 'disabled (no_grad)'}"
-    return "new inputs"
+            found.append(f"grad mode changed to "
+                         f"{'enabled' if grad_mode else 'disabled (no_grad)'}")
+        return found
+
+    # the closest earlier trace: fewest differences, the most recent among equals
+    closest = min(reversed(earlier), key=lambda old: len(differences(old)))
+    return "; ".join(differences(closest)) or "new inputs"
 
 
 def _describe(entry):

@@ -16,6 +16,7 @@ import re
 import numpy as np
 
 import minigrad
+from minigrad.compile import Trace as _Trace
 
 
 class GraphSourceError(ValueError):
@@ -23,14 +24,22 @@ class GraphSourceError(ValueError):
 
 
 def graph_of(source, *example_inputs, names=None, model=None, collapse=False):
-    """The graph behind `source`: a minigrad or PyTorch tensor, or a `tf.function`
-    (or plain Python function, traced with `tf.function`) with example inputs."""
+    """The graph behind `source`: a minigrad or PyTorch tensor, a `minigrad.compile`
+    trace, a graph already in plain data (`minigrad.graph()`'s format), or a
+    `tf.function` (or plain Python function, traced with `tf.function`) with example
+    inputs."""
     if names is None and model is not None:
         names = dict(model.named_parameters())
     if isinstance(source, minigrad.Tensor):
         graph = from_minigrad(source, names)
     elif _is_torch_tensor(source):
         graph = from_torch(source, names)
+    elif isinstance(source, _Trace):
+        graph = {**source.graph(), "note": (
+            f"minigrad.compile, trace {source.number}: the static graph replayed on every "
+            "call, without the ops that reach no output")}
+    elif isinstance(source, dict) and {"nodes", "edges"} <= source.keys():
+        graph = dict(source)
     elif callable(source) and example_inputs:
         graph = from_tensorflow(source, *example_inputs)
     elif callable(source):

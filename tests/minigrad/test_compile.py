@@ -240,3 +240,11 @@ def test_the_static_graph_exports_like_an_eager_graph():
     assert all(e["source"] in ids and e["target"] in ids for e in g["edges"])
     shapes = {n["role"]: n["shape"] for n in tensors.values() if n["role"] in ("input", "output")}
     assert shapes == {"input": [4, 3], "output": []}
+
+
+def test_a_retrace_reason_names_the_difference_from_the_closest_trace():
+    f = mg.compile(lambda x, factor: x * factor)
+    f(mg.ones(2), 2.0)                        # trace 1
+    f(mg.ones(5), 2.0)                        # trace 2: x changed
+    f(mg.ones(2), 3.0)                        # trace 3: only factor differs from trace 1
+    assert "argument 1" in f.traces[2].reason and "argument 0" not in f.traces[2].reason

@@ -126,3 +126,19 @@ def test_a_function_that_raises_while_tracing_says_so(keras_fn):
 
     with pytest.raises(GraphSourceError, match="tracing the function"):
         graph_of(broken, tf.zeros((5, 3)))
+
+
+def test_a_compiled_trace_is_drawn_as_its_static_graph():
+    model = mg.nn.Linear(3, 2)
+    f = mg.compile(lambda x: model(x).relu().sum())
+    f(mg.ones(4, 3))
+    graph = graph_of(f.traces[0])
+    assert graph["framework"] == "minigrad" and "trace 1" in graph["note"]
+    assert [n["op"] for n in graph["nodes"] if n["kind"] == "op"] == ["linear", "relu", "sum"]
+
+
+def test_a_graph_in_plain_data_is_drawn_as_it_is():
+    x = mg.ones(2, requires_grad=True)
+    data = mg.graph((x * 2).sum())
+    graph = graph_of(data)
+    assert graph["nodes"] == data["nodes"] and graph["edges"] == data["edges"]
