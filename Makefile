@@ -10,7 +10,7 @@ AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 # Browser tests (tests/browser) drive Debian's Chromium, not a downloaded one.
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: lab app test bench clean chromium
+.PHONY: lab app test bench clean chromium assignments
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,15 @@ test: $(STAMP) chromium
 
 bench: $(STAMP)
 	$(BIN)/python -m lessons.bench mlp
+
+# Student versions of the nbgrader assignments (solutions and hidden tests removed).
+# nbgrader runs the `alembic` command it installs, so the venv's bin/ goes on the PATH.
+ASSIGNMENTS := $(notdir $(wildcard notebooks/assignments/source/*))
+assignments: $(STAMP)
+	cd notebooks/assignments && for a in $(ASSIGNMENTS); do \
+	  PATH="$(CURDIR)/$(BIN):$$PATH" nbgrader generate_assignment "$$a" --force --log-level=WARN \
+	  || exit 1; done
+	@echo "Student versions: notebooks/assignments/release/<assignment>/ (teacher's guide: notebooks/assignments/README.md)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis bench-results

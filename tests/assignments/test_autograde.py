@@ -1,0 +1,286 @@
+"""The nbgrader assignments (notebooks/assignments), generated and autograded for real.
+
+For every assignment, in a temporary copy of the course directory, nbgrader's own
+Python API (what the `nbgrader` command runs) generates the student version and
+autogrades four submissions, each executed in a fresh kernel:
+
+- "solution": the instructor's notebook, which must get every point;
+- "untouched": the student version handed back as it was, which must get zero (every
+  test cell fails, none is an error of the grader);
+- "partial": the student version with some parts filled in from the solution, which
+  must get exactly the points of those parts' test cells (read from the notebook's
+  metadata, not from running anything);
+- for assignment 1 only, "looping": a part whose backward never returns, which must
+  lose that one test (stopped by the test's own time limit) and keep the others.
+
+Scores come from nbgrader's gradebook. A test cell belongs to the part (solution cell)
+whose grade_id starts its own: `softplus` -> `softplus_forward`, `softplus_backward`.
+Each autograde imports PyTorch and/or TensorFlow, so this module takes a few minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+nbgrader = pytest.importorskip("nbgrader", reason="nbgrader is installed by `make test` "
+                               "(the `test` extra of pyproject.toml)")
+
+from nbgrader.api import Gradebook  # noqa: E402
+from nbgrader.apps import NbGraderAPI  # noqa: E402
+from nbgrader.coursedir import CourseDirectory  # noqa: E402
+from traitlets.config.loader import PyFileConfigLoader  # noqa: E402
+
+pytestmark = [pytest.mark.slow,
+              # nbgrader's own gradebook code trips SQLAlchemy 2's autoflush warnings
+              pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")]
+
+COURSE = Path(__file__).resolve().parents[2] / "notebooks" / "assignments"
+ASSIGNMENTS = sorted(p.name for p in (COURSE / "source").iterdir() if p.is_dir())
+
+# Parts filled in for the "partial" student: chosen so that no other part depends on them
+# (part B of assignment 2 is checked with part A's model, so they go together).
+PARTIAL = {
+    "01_minigrad_ops": ["softplus", "logsumexp"],
+    "02_port_a_model": ["build_keras", "copy_to_keras"],
+    "03_fix_the_graph": ["sgd_update", "augment"],
+    "04_debug_divergence": ["locate_torch", "fix_torch"],
+    "05_fused_kernel": ["gelu_fwd"],
+}
+MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS",
+           "### END HIDDEN TESTS")
+
+
+# ------------------------------------------------------------------ notebook helpers
+
+
+def read(path):
+    return json.loads(Path(path).read_text())
+
+
+def write(notebook, path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(notebook, indent=1))
+
+
+def source(cell):
+    return "".join(cell["source"])
+
+
+def nbgrader_meta(cell):
+    return cell["metadata"].get("nbgrader", {})
+
+
+def solution_cells(notebook):
+    return {nbgrader_meta(c)["grade_id"]: c for c in notebook["cells"] if nbgrader_meta(c).get("solution")}
+
+
+def graded_cells(notebook):
+    """{grade_id: points} of the autograded test cells."""
+    return {nbgrader_meta(c)["grade_id"]: nbgrader_meta(c)["points"]
+            for c in notebook["cells"] if nbgrader_meta(c).get("grade")}
+
+
+def part_of(test_id, parts):
+    owners = [p for p in parts if test_id.startswith(p + "_")]
+    assert len(owners) == 1, f"test cell {test_id} should start with exactly one part's id, not {owners}"
+    return owners[0]
+
+
+def split_secret(text):
+    """(lines inside solution or hidden-test regions, lines outside them), stripped."""
+    secret, public, inside = set(), set(), False
+    for line in text.splitlines():
+        line = line.strip()
+        if line in (MARKERS[0], MARKERS[2]):
+            inside = True
+        elif line in (MARKERS[1], MARKERS[3]):
+            inside = False
+        else:
+            (secret if inside else public).add(line)
+    return secret, public
+
+
+def without_markers(text):
+    return "\n".join(line for line in text.splitlines()
+                     if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+
+
+# ------------------------------------------------------------------ a course, graded
+
+
+def nbgrader_api(course):
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    config.CourseDirectory.root = str(course)
+    exchange = course / "exchange"  # never the hub's /srv/nbgrader/exchange
+    exchange.mkdir(exist_ok=True)
+    exchange.chmod(0o777)           # what nbgrader asks of an exchange
+    config.Exchange.root = str(exchange)
+    return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+
+def check(result, what):
+    assert result["success"], f"nbgrader {what} failed:\n{result.get('error')}\n{result.get('log')}"
+
+
+@pytest.fixture(scope="module")
+def nbgrader_path():
+    """nbgrader runs the `alembic` command it installs to create its gradebook: the
+    environment's bin/ must be on the PATH even when it is not activated."""
+    saved = os.environ["PATH"]
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), saved])
+    yield
+    os.environ["PATH"] = saved
+
+
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def graded(request, tmp_path_factory, nbgrader_path):
+    """One assignment: generated and autograded in a temporary course directory."""
+    name = request.param
+    course = tmp_path_factory.mktemp(name)
+    shutil.copy(COURSE / "nbgrader_config.py", course)
+    shutil.copytree(COURSE / "source" / name, course / "source" / name)
+    api = nbgrader_api(course)
+    check(api.generate_assignment(name), "generate_assignment")
+
+    notebook = f"{name}.ipynb"
+    instructor = read(course / "source" / name / notebook)
+    student = read(course / "release" / name / notebook)
+    submissions = {"solution": instructor, "untouched": student,
+                   "partial": filled(student, instructor, PARTIAL[name])}
+    if name == "01_minigrad_ops":
+        submissions["looping"] = looping_hypot(student, instructor)
+    for student_id, nb in submissions.items():
+        write(nb, course / "submitted" / student_id / name / notebook)
+        check(api.autograde(name, student_id), f"autograde of {student_id}")
+
+    scores = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        for student_id in submissions:
+            submission = gradebook.find_submission_notebook(name, name, student_id)
+            scores[student_id] = {g.name: g.score for g in submission.grades}
+    return dict(name=name, course=course, api=api, instructor=instructor, student=student,
+                scores=scores)
+
+
+def filled(student, instructor, parts):
+    """The student version with `parts` (solution cells) answered from the solution."""
+    answers = solution_cells(instructor)
+    nb = json.loads(json.dumps(student))
+    for cell in nb["cells"]:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if grade_id in parts:
+            cell["source"] = without_markers(source(answers[grade_id]))
+    return nb
+
+
+def looping_hypot(student, instructor):
+    """Parts A and C right, and part B's forward right but its backward looping forever."""
+    nb = filled(student, instructor, ["softplus", "hypot", "logsumexp"])
+    for cell in nb["cells"]:
+        if nbgrader_meta(cell).get("grade_id") == "hypot":
+            text = source(cell)
+            assert "a, b, out = ctx.saved_tensors" in text
+            cell["source"] = text.replace("a, b, out = ctx.saved_tensors",
+                                          "while True:  # never returns\n            pass")
+    return nb
+
+
+# ------------------------------------------------------------------ the tests
+
+
+def test_student_version_keeps_no_solution_and_no_hidden_test(graded):
+    instructor, student = graded["instructor"], graded["student"]
+    released = "\n".join(source(c) for c in student["cells"])
+    for marker in MARKERS:
+        assert marker not in released
+    instructor_text = "\n".join(source(c) for c in instructor["cells"])
+    secret, public = split_secret(instructor_text)
+    # a line that also stands outside the solutions and hidden tests (a lone `return x`)
+    # may be in the student version for a good reason; every other line must be gone
+    distinctive = secret - public - {""}
+    assert len(distinctive) > 10
+    leaked = distinctive & {line.strip() for line in released.splitlines()}
+    assert not leaked, f"solution or hidden-test lines in the student version: {sorted(leaked)}"
+    for cell in solution_cells(student).values():
+        assert "raise NotImplementedError()" in source(cell)
+
+
+def test_instructor_solution_gets_full_marks(graded):
+    assert graded["scores"]["solution"] == graded_cells(graded["instructor"])
+
+
+def test_untouched_student_version_gets_zero(graded):
+    scores = graded["scores"]["untouched"]
+    assert set(scores) == set(graded_cells(graded["instructor"]))
+    assert all(score == 0 for score in scores.values()), scores
+    autograded = read(graded["course"] / "autograded" / "untouched" / graded["name"]
+                      / f"{graded['name']}.ipynb")
+    errors = {nbgrader_meta(c)["grade_id"]: o["ename"] for c in autograded["cells"]
+              if nbgrader_meta(c).get("grade") for o in c.get("outputs", [])
+              if o["output_type"] == "error"}
+    # each test failed because the answer is missing, not because the grader broke
+    assert set(errors) == set(scores)
+    assert set(errors.values()) <= {"NotImplementedError", "NameError"}, errors
+
+
+def test_partly_correct_submission_gets_the_points_of_its_parts(graded):
+    points = graded_cells(graded["instructor"])
+    parts = list(solution_cells(graded["instructor"]))
+    done = PARTIAL[graded["name"]]
+    expected = {test: (p if part_of(test, parts) in done else 0) for test, p in points.items()}
+    assert graded["scores"]["partial"] == expected
+    assert 0 < sum(expected.values()) < sum(points.values())
+
+
+@pytest.mark.parametrize("graded", ["01_minigrad_ops"], indirect=True)
+def test_a_loop_that_never_ends_costs_only_its_own_test(graded):
+    points = graded_cells(graded["instructor"])
+    expected = dict(points, hypot_backward=0)
+    assert graded["scores"]["looping"] == expected
+    autograded = read(graded["course"] / "autograded" / "looping" / graded["name"]
+                      / f"{graded['name']}.ipynb")
+    cell = next(c for c in autograded["cells"] if nbgrader_meta(c).get("grade_id") == "hypot_backward")
+    errors = [o for o in cell["outputs"] if o["output_type"] == "error"]
+    assert [e["ename"] for e in errors] == ["TimeLimitExceeded"]
+    assert "did not finish within 10 s" in errors[0]["evalue"]
+
+
+def test_feedback_is_generated_for_a_student(graded):
+    check(graded["api"].generate_feedback(graded["name"], "partial"), "generate_feedback")
+    html = (graded["course"] / "feedback" / "partial" / graded["name"]
+            / f"{graded['name']}.html").read_text()
+    total = sum(graded_cells(graded["instructor"]).values())
+    assert re.search(rf"Score: \d+(\.\d+)? / {total}(\.0)?", html)
+
+
+# ------------------------------------------------------------------ the notebooks themselves
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_points_table_matches_the_test_cells(name):
+    nb = read(COURSE / "source" / name / f"{name}.ipynb")
+    intro = source(nb["cells"][0])
+    table = [int(p) for p in re.findall(r"^\|[^|\n]*\|[^|\n]*\|\s*(\d+)\s*\|$", intro, re.M)]
+    total = int(re.search(r"\*\*total\*\*\s*\|\s*\*\*(\d+)\*\*", intro)[1])
+    points = graded_cells(nb)
+    assert table == list(points.values())
+    assert total == sum(points.values())
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_every_test_cell_has_a_time_limit_and_hidden_tests(name):
+    nb = read(COURSE / "source" / name / f"{name}.ipynb")
+    parts = list(solution_cells(nb))
+    for cell in nb["cells"]:
+        if nbgrader_meta(cell).get("grade"):
+            text = source(cell)
+            part_of(nbgrader_meta(cell)["grade_id"], parts)
+            assert "with time_limit(LIMIT" in text
+            assert "### BEGIN HIDDEN TESTS" in text and "### END HIDDEN TESTS" in text

@@ -1,0 +1,172 @@
+"""lessons.assignments: the checks the assignments' test cells call must pass right code
+and fail wrong code, with a message that says what is wrong."""
+
+import time
+
+import numpy as np
+import pytest
+import torch
+
+import minigrad
+from lessons.assignments import (TimeLimitExceeded, assert_close, compare_with_torch, gradcheck,
+                                 run_kernel, time_limit, to_numpy)
+from minigrad.autograd import Function
+from minigrad.kernels import EmulationError, ElementwiseKernel
+
+
+class Square(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return 2 * x * grad
+
+
+class SquareForgetsGrad(Square):
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return 2 * x  # ignores the upstream gradient: right only when it is all ones
+
+
+class SquareWrongDerivative(Square):
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return x * grad
+
+
+def square(t):
+    return t * t
+
+
+x = np.random.default_rng(0).standard_normal((3, 4))
+
+
+# ------------------------------------------------------------------ time_limit
+
+
+def test_time_limit_stops_an_endless_loop_with_a_message_naming_the_test():
+    started = time.perf_counter()
+    with pytest.raises(TimeLimitExceeded, match=r"part B did not finish within 0.2 s"):
+        with time_limit(0.2, "part B"):
+            while True:
+                pass
+    assert time.perf_counter() - started < 5
+    assert issubclass(TimeLimitExceeded, AssertionError)  # so nbgrader counts a failed test
+
+
+def test_time_limit_lets_quick_code_finish_and_leaves_no_alarm_behind():
+    with time_limit(0.3):
+        total = sum(range(1000))
+    assert total == 499500
+    time.sleep(0.5)  # an alarm left running would raise here
+
+
+def test_time_limit_passes_other_errors_through():
+    with pytest.raises(ZeroDivisionError):
+        with time_limit(5):
+            1 / 0
+
+
+# ------------------------------------------------------------------ assert_close, to_numpy
+
+
+def test_assert_close_names_the_worst_element():
+    expected = np.array([1.0, 2.0, 3.0])
+    assert_close(expected + 1e-9, expected, "values")
+    with pytest.raises(AssertionError, match=r"values: 1 of 3 elements differ; the worst is element \(1,\)"):
+        assert_close(np.array([1.0, 2.5, 3.0]), expected, "values")
+
+
+def test_assert_close_checks_shape_dtype_and_nan():
+    with pytest.raises(AssertionError, match="shape"):
+        assert_close(np.zeros(3), np.zeros((3, 1)), "out")
+    with pytest.raises(AssertionError, match="dtype float64, expected float32"):
+        assert_close(np.zeros(3), np.zeros(3, np.float32), "out", dtype=np.float32)
+    with pytest.raises(AssertionError, match="NaN"):
+        assert_close(np.array([np.nan, 1.0]), np.array([0.0, 1.0]), "out")
+    assert_close(np.array([np.nan, np.inf]), np.array([np.nan, np.inf]), "out")
+
+
+def test_to_numpy_reads_every_framework():
+    for value in (torch.ones(2, requires_grad=True), minigrad.ones(2), np.ones(2), [1.0, 1.0]):
+        np.testing.assert_array_equal(to_numpy(value), [1.0, 1.0])
+
+
+# ------------------------------------------------------------------ compare_with_torch, gradcheck
+
+
+def test_a_right_op_passes_both_checks():
+    compare_with_torch(Square.apply, square, x)
+    compare_with_torch(Square.apply, square, x.astype(np.float32))
+    gradcheck(Square.apply, x)
+
+
+def test_a_backward_that_ignores_the_upstream_gradient_is_caught():
+    with pytest.raises(AssertionError, match="gradient of input 0"):
+        compare_with_torch(SquareForgetsGrad.apply, square, x)
+    with pytest.raises(AssertionError, match="central differences"):
+        gradcheck(SquareForgetsGrad.apply, x)
+
+
+def test_a_wrong_derivative_is_caught():
+    with pytest.raises(AssertionError, match="gradient of input 0"):
+        compare_with_torch(SquareWrongDerivative.apply, square, x)
+    with pytest.raises(AssertionError, match="central differences"):
+        gradcheck(SquareWrongDerivative.apply, x)
+
+
+def test_a_wrong_forward_and_a_wrong_dtype_are_caught():
+    with pytest.raises(AssertionError, match="forward"):
+        compare_with_torch(Square.apply, lambda t: t * t + 1e-3, x, backward=False)
+    with pytest.raises(AssertionError, match="dtype float64, expected float32"):
+        compare_with_torch(lambda t: Square.apply(t.double()), square, x.astype(np.float32),
+                           backward=False)
+
+
+def test_an_output_outside_the_graph_is_reported():
+    detached = lambda t: minigrad.tensor(t.detach().numpy() ** 2)  # noqa: E731
+    with pytest.raises(AssertionError, match="does not require grad"):
+        compare_with_torch(detached, square, x)
+
+
+def test_gradcheck_handles_two_inputs_with_broadcasting_and_constants():
+    class ScaledProduct(Function):
+        @staticmethod
+        def forward(ctx, a, b, scale):
+            ctx.save_for_backward(a, b)
+            ctx.scale = scale
+            return scale * a * b
+
+        @staticmethod
+        def backward(ctx, grad):
+            from minigrad.ops.util import unbroadcast
+            a, b = ctx.saved_tensors
+            return (unbroadcast(ctx.scale * grad * b, a.shape),
+                    unbroadcast(ctx.scale * grad * a, b.shape), None)
+
+    a, b = x[:, :1], x[0]
+    gradcheck(ScaledProduct.apply, a, b, 3.0)
+    compare_with_torch(ScaledProduct.apply, lambda a, b, s: s * a * b, a, b, 3.0)
+
+
+# ------------------------------------------------------------------ run_kernel
+
+
+def test_run_kernel_runs_the_cuda_body_not_the_reference():
+    if minigrad.cuda.is_available():
+        pytest.skip("on a GPU run_kernel launches CuPy's kernel; this test is about the CPU")
+    wrong_reference = ElementwiseKernel("T x", "T y", "y = x * x + 1", "square_plus_one",
+                                        reference=lambda x: x * x)
+    v = np.arange(4, dtype=np.float32)
+    try:
+        out = run_kernel(wrong_reference, v)
+    except EmulationError as error:
+        pytest.skip(f"no C compiler: {error}")
+    np.testing.assert_array_equal(out, v * v + 1)
+    assert out.dtype == np.float32
