@@ -12,6 +12,8 @@ does not pull in PyTorch or TensorFlow:
 - ``lessons.tensorboard_logs``: TensorBoard event files read back without a server.
 - ``lessons.training``: the same training loop for PyTorch and minigrad, and Keras's
   ``fit`` and custom ``train_step`` set up to take exactly the same steps.
+- ``lessons.assignments``: the checks the classroom assignments' tests call (against
+  PyTorch, against central differences, with a time limit per test).
 
 In a notebook, ``%load_ext lessons`` (before importing TensorFlow) registers
 ``%%compare`` and silences TensorFlow's start-up logging.
