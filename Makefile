@@ -21,6 +21,14 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(AS_ROOT)
 
+# The Playground web app: Voila runs notebooks/app.ipynb and shows its widgets, never its
+# code, and lets the page do nothing but use them. A preheated kernel has started and run
+# the app's imports before anyone asks, which takes that out of the visitor's wait. Voila
+# prints the address (the first free port from APP_PORT up); tests/browser serves it the same way.
+APP_PORT ?= 8866
+app: $(STAMP)
+	$(BIN)/voila notebooks/app.ipynb --port=$(APP_PORT) --preheat_kernel=True --pool_size=1
+
 # Installs Chromium when it is missing and we are root; otherwise only says so.
 chromium:
 	@if [ -x $(CHROMIUM) ]; then :; \

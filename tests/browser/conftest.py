@@ -6,10 +6,12 @@ Fixtures:
   by the ``playwright`` package (its wheel carries the driver; no browser download).
   Without Chromium or Playwright the tests are skipped with a line saying how to enable
   them, except under ``CI=true``, where they fail: CI must run them.
-- ``voila`` (module): a factory, ``voila(notebook) -> base URL``. It copies the notebook's
-  folder to a temporary directory, starts ``python -m voila`` on a free 127.0.0.1 port,
-  waits until the server answers, and stops it (and its kernels) when the module ends.
-  Each notebook gets one server per module however often it is asked for.
+- ``voila`` (module): a factory, ``voila(notebook, *voila_args) -> base URL``. It copies
+  the notebook's folder to a temporary directory, starts ``python -m voila`` on a free
+  127.0.0.1 port (with ``voila_args`` added to its command line, e.g.
+  ``"--preheat_kernel=True"``), waits until the server answers, and stops it (and its
+  kernels) when the module ends. Each notebook and set of arguments gets one server per
+  module however often it is asked for.
 - ``voila_url`` (module): ``voila(NOTEBOOK)`` for a test module that sets ``NOTEBOOK``.
 - ``expect``: Playwright's ``expect``, as a fixture so that test modules import (and
   skip cleanly) without Playwright installed.
@@ -120,9 +122,10 @@ def free_port():
 class VoilaServer:
     """One ``python -m voila NOTEBOOK`` in its own process group, logging to a file."""
 
-    def __init__(self, notebook, workdir):
+    def __init__(self, notebook, workdir, voila_args=()):
         self.notebook = Path(notebook)
         self.workdir = Path(workdir)
+        self.voila_args = list(voila_args)
         self.log_path = self.workdir / "voila.log"
         self.proc = None
         self.url = None
@@ -157,6 +160,7 @@ class VoilaServer:
                 f"--Voila.connection_dir_root={self.workdir}",
                 # A cell's exception reaches the page (and the test's report) in full.
                 "--show_tracebacks=True",
+                *self.voila_args,
             ]
             with open(self.log_path, "ab") as log:
                 log.write(f"$ {' '.join(cmd)}\n".encode())
@@ -231,24 +235,26 @@ class VoilaServer:
 
 
 class VoilaServers:
-    """The ``voila`` fixture: ``voila(notebook) -> base URL``, one server per notebook."""
+    """The ``voila`` fixture: ``voila(notebook, *voila_args) -> base URL``, one server per
+    notebook and arguments."""
 
     def __init__(self, tmp_path_factory):
         self.tmp_path_factory = tmp_path_factory
         self.servers = {}
 
-    def __call__(self, notebook):
+    def __call__(self, notebook, *voila_args):
         notebook = Path(notebook)
         if not notebook.is_absolute() and not notebook.exists():
             notebook = NOTEBOOKS / notebook
         notebook = notebook.resolve()
         if not notebook.is_file():
             raise FileNotFoundError(notebook)
-        if notebook not in self.servers:
+        key = (notebook, voila_args)
+        if key not in self.servers:
             workdir = self.tmp_path_factory.mktemp(f"voila-{notebook.stem}")
-            self.servers[notebook] = server = VoilaServer(notebook, workdir)
+            self.servers[key] = server = VoilaServer(notebook, workdir, voila_args)
             server.start()
-        return self.servers[notebook].url
+        return self.servers[key].url
 
     def stop(self):
         for server in self.servers.values():
