@@ -41,8 +41,11 @@ chromium:
 test: $(STAMP) chromium
 	$(BIN)/python -m pytest
 
+# Every suite at 1 and 2 threads (about half an hour on a quiet 2-core machine); pick
+# others with e.g. make bench BENCH="mlp --quick". Results land in bench-results/.
+BENCH ?= all
 bench: $(STAMP)
-	$(BIN)/python -m lessons.bench mlp
+	$(BIN)/python -m lessons.bench $(BENCH)
 
 # Student versions of the nbgrader assignments (solutions and hidden tests removed).
 # nbgrader runs the `alembic` command it installs, so the venv's bin/ goes on the PATH.

@@ -1,4 +1,4 @@
-"""Benchmark harness: ``python -m lessons.bench mlp`` or, from Python::
+"""Benchmark harness: ``python -m lessons.bench [SUITE ...|all]`` or, from Python::
 
     from lessons import bench
     result = bench.run_suite("mlp", quick=True, progress=print)
@@ -7,33 +7,45 @@
 
     # a grid of sizes: one result per config, one worker per framework per round
     results = bench.run_grid("mlp", [{"batch": 16}, {"batch": 64}, {"batch": 256}])
+    # the compiled modes run when named
+    bench.run_suite("mlp", frameworks=["torch", "torch-compile", "minigrad-compile"])
 
-Suites live in a registry (``bench.suite_names()``); add one with
-``bench.register_suite(Suite(...))``. See ``harness`` for the method, ``mlp`` for a
-training step and ``ops`` for single operations. Importing this package imports
-neither NumPy nor any framework.
+Suites live in a registry (``bench.suite_names()``): ``ops`` (single operations,
+forward and backward), ``matmul``, ``mlp``, ``cnn``, ``memory`` and ``gpu``; add one
+with ``bench.register_suite(Suite(...))``. ``bench.plan(name)`` gives the tables the
+command line runs for a suite. See ``harness`` for the method, ``report`` for
+minigrad's targets and ``plots`` for the PNGs. Importing this package imports neither
+NumPy nor any framework.
 """
 
 from lessons.bench.harness import (
     Framework,
+    Section,
     Suite,
+    Unavailable,
     format_markdown,
     get_suite,
+    plan,
     register_suite,
     run_grid,
     run_suite,
     save_json,
+    skip_reason,
     suite_names,
 )
 
 __all__ = [
     "Framework",
+    "Section",
     "Suite",
+    "Unavailable",
     "format_markdown",
     "get_suite",
+    "plan",
     "register_suite",
     "run_grid",
     "run_suite",
     "save_json",
+    "skip_reason",
     "suite_names",
 ]

@@ -17,9 +17,19 @@ How a run works:
    ``warmup`` untimed steps, then times ``steps`` steps one by one and reports the
    per-step times, the final loss and the memory it took, one line per config as
    soon as that config is done (so a live chart can fill in).
+   The first call of a step is timed on its own (it holds the tracing of
+   ``tf.function``, ``torch.compile`` and ``minigrad.compile``) and is not part of
+   the steady-state figures. The worker also reads its resident memory after the
+   framework's import and its peak during the run, so a suite can report the memory
+   a run adds on top of the import.
 4. The harness pools the per-step times of all rounds and reports the median, min
-   and max, the ratios to PyTorch eager and to NumPy, and the loss the training
-   reached, so a time is never shown without what it bought.
+   and max, the ratios to PyTorch eager and to NumPy, and the loss (and, where the
+   suite has a test set, the accuracy) the training reached, so a time is never
+   shown without what it bought.
+
+A framework that cannot run on this machine (``minigrad.compile`` missing, a
+``torch.compile`` without a working compiler) raises ``Unavailable`` in its builder;
+its row then says *skipped* with the reason instead of failing the run.
 
 Nothing here imports NumPy, PyTorch or TensorFlow: the parent process only starts
 workers and does arithmetic on their numbers, so it cannot disturb them.
@@ -29,6 +39,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import importlib
+import importlib.util
 import json
 import os
 import platform
@@ -58,6 +69,11 @@ LOSS_NOTE = (
 )
 
 
+class Unavailable(RuntimeError):
+    """Raised by a builder when its framework cannot run here; the message is the
+    reason shown in the report (the row is skipped, not failed)."""
+
+
 @dataclass(frozen=True)
 class Framework:
     """One contestant of a suite.
@@ -75,6 +91,7 @@ class Framework:
     label: str
     build: str
     traced_memory: bool = False
+    imports: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -83,6 +100,8 @@ class Suite:
 
     ``problem`` is ``"module:function"``; ``function(config)`` builds the framework-
     neutral problem (NumPy data and initial weights) in the worker.
+    ``imports`` are the modules the worker imports before it reads its baseline
+    resident memory, so that the memory a run adds is measured on top of them.
     ``evaluate`` is ``"module:function"``; ``function(problem, weights)`` returns the
     loss reached by exported weights (or another check value, named by
     ``check_label`` and explained by ``check_note``), computed the same way for
@@ -90,11 +109,19 @@ class Suite:
     ``config`` holds the suite's own settings (sizes, learning rate, seed); only
     these keys may be overridden. ``description`` may name them, as in
     ``"batch {batch}"``. ``full`` and ``quick`` hold the run lengths (rounds, steps,
-    warmup).
+    warmup, and optionally ``budget_s``: a config stops timing once its timed steps
+    took that long, after at least three).
+    ``on_request`` holds frameworks that run only when named (in ``frameworks=`` or
+    in a plan), because they are slow to start (``torch.compile``) or optional.
+    ``accuracy`` is ``"module:function"``; ``function(problem, weights)`` returns
+    the test accuracy of exported weights.
+    ``metrics`` is ``"module:function"``; ``function(config, median_us)`` returns a
+    dict of derived figures for a row (GB/s, GFLOP/s, ...), shown as extra columns.
+    ``report_rss`` adds the import's and the run's resident memory to the table.
     """
 
     name: str
-    description: str
+    description: str | Callable[[dict], str]
     frameworks: dict[str, Framework]
     problem: str
     evaluate: str
@@ -103,6 +130,15 @@ class Suite:
     quick: dict = field(default_factory=lambda: {"rounds": 2, "steps": 20, "warmup": 5})
     check_label: str = "final loss"
     check_note: str = LOSS_NOTE
+    on_request: dict[str, Framework] = field(default_factory=dict)
+    accuracy: str | None = None
+    metrics: str | None = None
+    report_rss: bool = False
+
+    @property
+    def all_frameworks(self) -> dict[str, Framework]:
+        """The default frameworks, then those run only on request."""
+        return {**self.frameworks, **self.on_request}
 
     def configure(self, overrides: dict | None = None) -> dict:
         """The suite's config with ``overrides`` applied; unknown keys raise KeyError."""
@@ -114,15 +150,21 @@ class Suite:
         return {**self.config, **overrides}
 
     def describe(self, config: dict | None = None) -> str:
-        """The description with the settings of ``config`` (default: the suite's)."""
+        """The description with the settings of ``config`` (default: the suite's).
+        ``description`` is a format string, or a function of the config."""
+        settings = {**self.config, **(config or {})}
         try:
-            return self.description.format_map({**self.config, **(config or {})})
-        except (KeyError, ValueError, IndexError, AttributeError):
-            return self.description
+            if callable(self.description):
+                return self.description(settings)
+            return self.description.format_map(settings)
+        except (KeyError, ValueError, IndexError, AttributeError, TypeError):
+            return self.description if isinstance(self.description, str) else self.name
 
 
 # Suites register lazily by module path so that listing them imports nothing heavy.
-_SUITE_MODULES: dict[str, str] = {"mlp": "lessons.bench.mlp", "ops": "lessons.bench.ops"}
+_SUITE_MODULES: dict[str, str] = {
+    name: f"lessons.bench.{name}" for name in ("ops", "matmul", "mlp", "cnn", "memory", "gpu")
+}
 _SUITES: dict[str, Suite] = {}
 
 
@@ -136,13 +178,58 @@ def suite_names() -> list[str]:
     return sorted(set(_SUITE_MODULES) | set(_SUITES))
 
 
+def _suite_module(name: str):
+    """The module that registers suite ``name``; None if it is not in this checkout."""
+    path = _SUITE_MODULES.get(name)
+    if path is None or importlib.util.find_spec(path) is None:
+        return None
+    return importlib.import_module(path)  # registers its suite on import
+
+
 def get_suite(name: str) -> Suite:
     if name not in _SUITES and name in _SUITE_MODULES:
-        importlib.import_module(_SUITE_MODULES[name])  # registers itself on import
+        if _suite_module(name) is None:
+            raise KeyError(f"benchmark suite {name!r} is not in this checkout: "
+                           f"{_SUITE_MODULES[name]} is missing")
     try:
         return _SUITES[name]
     except KeyError:
         raise KeyError(f"unknown benchmark suite {name!r}; known: {suite_names()}") from None
+
+
+@dataclass(frozen=True)
+class Section:
+    """One table of a benchmark run: a suite at some configs, with some frameworks
+    (None: the suite's defaults) and run lengths (None: the suite's full or quick)."""
+
+    suite: str
+    configs: list[dict]
+    frameworks: list[str] | None = None
+    lengths: dict | None = None
+    title: str = ""
+
+
+def skip_reason(name: str) -> str | None:
+    """Why suite ``name`` cannot run here (its module missing, or its module's
+    ``skip_reason()`` says so, e.g. no GPU); None if it can."""
+    if name in _SUITES:
+        return None
+    if name not in _SUITE_MODULES:
+        return f"unknown benchmark suite {name!r}; known: {suite_names()}"
+    module = _suite_module(name)
+    if module is None:
+        return f"{_SUITE_MODULES[name]} is not in this checkout"
+    check = getattr(module, "skip_reason", None)
+    return check() if check is not None else None
+
+
+def plan(name: str, quick: bool = False) -> list[Section]:
+    """The sections ``python -m lessons.bench NAME`` runs: the suite module's
+    ``plan(quick)`` if it has one, else the suite's own config with its defaults."""
+    suite = get_suite(name)
+    module = _suite_module(name) if name in _SUITE_MODULES else None
+    make = getattr(module, "plan", None)
+    return make(quick) if make is not None else [Section(suite.name, [{}])]
 
 
 def resolve(path: str):
@@ -159,9 +246,10 @@ def thread_env(threads: int) -> dict[str, str]:
     return {name: str(threads) for name in THREAD_ENV_VARS}
 
 
-def _worker_env(threads: int) -> dict[str, str]:
+def _worker_env(threads: int, extra: dict | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.update(thread_env(threads))
+    env.update(extra or {})
     env["TF_CPP_MIN_LOG_LEVEL"] = "3"
     env["PYTHONHASHSEED"] = "0"
     # the worker must import this very copy of ``lessons``, installed or not
@@ -203,7 +291,7 @@ def stream_worker(
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as stderr:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, text=True,
                                 encoding="utf-8", errors="replace",
-                                env=_worker_env(spec["threads"]))
+                                env=_worker_env(spec["threads"], spec.get("env")))
         lines: queue.Queue = queue.Queue()
         threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True).start()
         deadline = time.monotonic() + timeout
@@ -259,8 +347,10 @@ def run_worker(spec: dict, timeout: float = 600.0) -> dict:
 ProgressCallback = Callable[[dict], None]
 
 
-def _lengths(suite: Suite, quick: bool, rounds, steps, warmup, threads) -> dict:
+def _lengths(suite: Suite, quick: bool, rounds, steps, warmup, threads,
+             base: dict | None = None) -> dict:
     lengths = dict(suite.quick if quick else suite.full)
+    lengths.update(base or {})
     for key, value in (("rounds", rounds), ("steps", steps), ("warmup", warmup)):
         if value is not None:
             lengths[key] = value
@@ -310,30 +400,35 @@ def run_grid(
     progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
     timeout: float = 600.0,
+    lengths: dict | None = None,
 ) -> list[dict]:
     """Benchmark one suite at several configs; returns one result per config (each
     what ``run_suite`` returns for that config).
 
     ``configs`` is a list of overrides of the suite's settings, e.g.
     ``[{"batch": 16}, {"batch": 64}]`` (default: one run at the suite's own).
+    ``frameworks`` may name the suite's defaults and its ``on_request`` ones.
+    ``lengths`` replaces the suite's full/quick run lengths (``rounds``, ``steps``,
+    ``warmup``, ``budget_s``); the ``rounds``/``steps``/``warmup`` arguments win over it.
     Rounds are interleaved across frameworks; inside a round a framework's worker
     runs every config in turn. ``progress``, if given, is called once per cell
     (framework × config) per round with ``{"done", "total", "round", "framework",
     "label", "config_index", "config", "overrides", "summary"}`` plus
-    ``"median_us"``, ``"error"`` or ``"skipped"`` (a cell that failed in an earlier
-    round is not run again); ``summary`` is the cell's result so far, so a chart can
-    fill in while the run goes on. ``should_stop()`` is asked while workers run; when
-    it turns true the running worker is killed, no other starts, and every result
-    says ``"stopped": True``.
+    ``"median_us"``, ``"error"``, ``"unavailable"`` or ``"skipped"`` (a cell that
+    failed or was unavailable in an earlier round is not run again); ``summary`` is
+    the cell's result so far, so a chart can fill in while the run goes on.
+    ``should_stop()`` is asked while workers run; when it turns true the running
+    worker is killed, no other starts, and every result says ``"stopped": True``.
     """
     if isinstance(suite, str):
         suite = get_suite(suite)
-    lengths = _lengths(suite, quick, rounds, steps, warmup, threads)
+    lengths = _lengths(suite, quick, rounds, steps, warmup, threads, lengths)
+    known = suite.all_frameworks
     keys = list(frameworks) if frameworks else list(suite.frameworks)
-    unknown = [k for k in keys if k not in suite.frameworks]
+    unknown = [k for k in keys if k not in known]
     if unknown:
         raise KeyError(f"suite {suite.name!r} has no framework {unknown}; "
-                       f"known: {list(suite.frameworks)}")
+                       f"known: {list(known)}")
     overrides = [dict(c) for c in (configs if configs is not None else [{}])]
     if not overrides:
         raise ValueError("configs is empty: give at least one config (or None)")
@@ -343,70 +438,93 @@ def run_grid(
     cells = [(ci, key) for ci in range(len(full_configs)) for key in keys]
     reports: dict[tuple[int, str], list[dict]] = {cell: [] for cell in cells}
     errors: dict[tuple[int, str], str] = {}
+    unavailable: dict[tuple[int, str], str] = {}
     total = lengths["rounds"] * len(cells)
     state = {"done": 0, "stopped": False}
+
+    def summary(ci: int, key: str) -> dict:
+        return _summarize(key, known[key].label, reports[(ci, key)], errors.get((ci, key)),
+                          unavailable.get((ci, key)))
 
     def emit(round_index: int, ci: int, key: str, **outcome) -> None:
         state["done"] += 1
         if progress is None:
             return
-        fw = suite.frameworks[key]
         progress({"done": state["done"], "total": total, "round": round_index + 1,
-                  "framework": key, "label": fw.label, "config_index": ci,
+                  "framework": key, "label": known[key].label, "config_index": ci,
                   "config": full_configs[ci], "overrides": overrides[ci], **outcome,
-                  "summary": _summarize(key, fw.label, reports[(ci, key)], errors.get((ci, key)))})
+                  "summary": summary(ci, key)})
 
-    for round_index in range(lengths["rounds"]):
-        for key in keys:
-            if should_stop is not None and should_stop():
-                state["stopped"] = True
+    # torch.compile caches what it compiled on disk: one empty cache per grid, so the
+    # first call of round 1 compiles from scratch and later rounds show a warm cache
+    with tempfile.TemporaryDirectory(prefix="bench-inductor-") as cache:
+        env = {"TORCHINDUCTOR_CACHE_DIR": os.environ.get("TORCHINDUCTOR_CACHE_DIR", cache)}
+        for round_index in range(lengths["rounds"]):
+            for key in keys:
+                if should_stop is not None and should_stop():
+                    state["stopped"] = True
+                    break
+                done_with = errors.keys() | unavailable.keys()
+                todo = [ci for ci in range(len(full_configs)) if (ci, key) not in done_with]
+                for ci in range(len(full_configs)):
+                    if (ci, key) in done_with:  # a cell that failed once is not retried
+                        emit(round_index, ci, key, skipped=errors.get((ci, key))
+                             or unavailable[(ci, key)])
+                if not todo:
+                    continue
+                fw = known[key]
+                spec = {
+                    "suite": suite.name,
+                    "framework": key,
+                    # the worker resolves these paths itself, so a suite registered at
+                    # run time (say in a notebook) works as long as its module imports
+                    "problem": suite.problem,
+                    "evaluate": suite.evaluate,
+                    "accuracy": suite.accuracy,
+                    "build": fw.build,
+                    "imports": list(fw.imports),
+                    "traced_memory": fw.traced_memory,
+                    "configs": [full_configs[ci] for ci in todo],
+                    "steps": lengths["steps"],
+                    "warmup": lengths["warmup"],
+                    "budget_s": lengths.get("budget_s"),
+                    "threads": threads,
+                    "env": env,
+                }
+
+                def on_report(index: int, report: dict, key=key, todo=todo,
+                              round_index=round_index) -> None:
+                    ci = todo[index]
+                    if "unavailable" in report:
+                        unavailable[(ci, key)] = report["unavailable"]
+                        emit(round_index, ci, key, unavailable=report["unavailable"])
+                    elif "error" in report:
+                        errors[(ci, key)] = report["error"]
+                        emit(round_index, ci, key, error=report["error"])
+                    else:
+                        reports[(ci, key)].append(report)
+                        emit(round_index, ci, key, versions=report.get("versions", {}),
+                             median_us=statistics.median(report["step_ns"]) / 1e3)
+
+                done = stream_worker(spec, timeout=timeout, on_report=on_report,
+                                     should_stop=should_stop)
+                if any(r.get("stopped") for r in done):
+                    state["stopped"] = True
+                    break
+            if state["stopped"]:
                 break
-            todo = [ci for ci in range(len(full_configs)) if (ci, key) not in errors]
-            for ci in range(len(full_configs)):
-                if (ci, key) in errors:  # a cell that failed once is not retried
-                    emit(round_index, ci, key, skipped=errors[(ci, key)])
-            if not todo:
-                continue
-            spec = {
-                "suite": suite.name,
-                "framework": key,
-                # the worker resolves these paths itself, so a suite registered at run
-                # time (say in a notebook) works as long as its module is importable
-                "problem": suite.problem,
-                "evaluate": suite.evaluate,
-                "build": suite.frameworks[key].build,
-                "traced_memory": suite.frameworks[key].traced_memory,
-                "configs": [full_configs[ci] for ci in todo],
-                "steps": lengths["steps"],
-                "warmup": lengths["warmup"],
-                "threads": threads,
-            }
-
-            def on_report(index: int, report: dict, key=key, todo=todo,
-                          round_index=round_index) -> None:
-                ci = todo[index]
-                if "error" in report:
-                    errors[(ci, key)] = report["error"]
-                    emit(round_index, ci, key, error=report["error"])
-                else:
-                    reports[(ci, key)].append(report)
-                    emit(round_index, ci, key, versions=report.get("versions", {}),
-                         median_us=statistics.median(report["step_ns"]) / 1e3)
-
-            done = stream_worker(spec, timeout=timeout, on_report=on_report,
-                                 should_stop=should_stop)
-            if any(r.get("stopped") for r in done):
-                state["stopped"] = True
-                break
-        if state["stopped"]:
-            break
 
     versions = {"python": platform.python_version()}
+    libraries: dict[str, str] = {}
     for rep in (r for cell in cells for r in reports[cell]):
         versions.update(rep.get("versions", {}))
+        libraries.update(rep.get("libraries", {}))
     environment = {
         "timestamp": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "versions": versions,
+        # the BLAS and kernel libraries each framework calls (numpy.show_config,
+        # torch.__config__.show(), TensorFlow's oneDNN switch)
+        "libraries": libraries,
         "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "threads": threads,
@@ -415,14 +533,18 @@ def run_grid(
         # (a test run, a browser) shows up here and in the max column
         "load_average": [load_before, _load_average()],
     }
+    metrics = resolve(suite.metrics) if suite.metrics else None
     out = []
     for ci, config in enumerate(full_configs):
         results = []
         for key in keys:
-            error = errors.get((ci, key))
-            if error is None and state["stopped"] and not reports[(ci, key)]:
-                error = "stopped before it ran"
-            results.append(_summarize(key, suite.frameworks[key].label, reports[(ci, key)], error))
+            row = summary(ci, key)
+            if row["error"] is None and state["stopped"] and not reports[(ci, key)] \
+                    and row["skipped"] is None:
+                row["error"] = "stopped before it ran"
+            if metrics is not None and row.get("median_us") is not None:
+                row["metrics"] = metrics(config, row["median_us"])
+            results.append(row)
         _add_ratios(results)
         out.append({
             "suite": suite.name,
@@ -431,6 +553,7 @@ def run_grid(
             "run": {**lengths, "threads": threads, "quick": quick},
             "check_label": suite.check_label,
             "check_note": suite.check_note,
+            "report_rss": suite.report_rss,
             "stopped": state["stopped"],
             "environment": environment,
             "results": results,
@@ -451,6 +574,7 @@ def run_suite(
     progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
     timeout: float = 600.0,
+    lengths: dict | None = None,
 ) -> dict:
     """Benchmark one suite and return the result as a plain, JSON-ready dict.
 
@@ -458,21 +582,26 @@ def run_suite(
     ``quick=True``, quick) settings. ``config`` overrides the suite's own settings
     (e.g. ``{"batch": 32}``; unknown keys raise KeyError). ``progress``, if given, is
     called after every worker with ``{"done", "total", "round", "framework",
-    "label", "median_us"|"error"|"skipped", ...}`` (see ``run_grid``, which also
-    runs several configs).
+    "label", "median_us"|"error"|"unavailable"|"skipped", ...}`` (see ``run_grid``,
+    which also runs several configs).
     """
     return run_grid(suite, [config or {}], frameworks=frameworks, rounds=rounds,
                     steps=steps, warmup=warmup, threads=threads, quick=quick,
-                    progress=progress, should_stop=should_stop, timeout=timeout)[0]
+                    progress=progress, should_stop=should_stop, timeout=timeout,
+                    lengths=lengths)[0]
 
 
-def _summarize(key: str, label: str, reports: list[dict], error: str | None) -> dict:
-    result = {"framework": key, "label": label, "error": error}
+def _median_or_none(values: list):
+    return statistics.median(values) if values and None not in values else None
+
+
+def _summarize(key: str, label: str, reports: list[dict], error: str | None,
+               skipped: str | None = None) -> dict:
+    result = {"framework": key, "label": label, "error": error, "skipped": skipped}
     if not reports:
         return result
     samples_us = [ns / 1e3 for rep in reports for ns in rep["step_ns"]]
     losses = [rep["final_loss"] for rep in reports]
-    memory = [rep.get("memory_mb") for rep in reports]
     peaks = [rep.get("peak_rss_mb") for rep in reports]
     result.update(
         median_us=statistics.median(samples_us),
@@ -482,14 +611,22 @@ def _summarize(key: str, label: str, reports: list[dict], error: str | None) -> 
         samples=len(samples_us),
         # every timed step, per round, for histograms and plots
         step_us_by_round=[[round(ns / 1e3, 2) for ns in rep["step_ns"]] for rep in reports],
+        # the first call of each round, timed apart: tracing/compiling lands here
+        first_call_ms_by_round=[rep.get("first_call_ms") for rep in reports],
+        build_ms=_median_or_none([rep.get("build_ms") for rep in reports]),
         final_loss=statistics.median(losses),
         final_loss_spread=max(losses) - min(losses),
         last_step_loss=reports[-1]["last_step_loss"],
+        accuracy=_median_or_none([rep.get("accuracy") for rep in reports]),
         thread_pools=reports[-1].get("thread_pools", {}),
         # peak memory one step allocates (where tracemalloc sees the framework's
         # arrays, else None) and the worker process's peak resident memory
-        memory_mb=statistics.median(memory) if None not in memory else None,
+        memory_mb=_median_or_none([rep.get("memory_mb") for rep in reports]),
         peak_rss_mb=max(peaks) if None not in peaks else None,
+        # resident memory the framework's import added, and the peak the run (build,
+        # warm-up and timed steps) added on top of that post-import baseline
+        import_mb=_median_or_none([rep.get("import_mb") for rep in reports]),
+        run_peak_mb=_median_or_none([rep.get("run_peak_mb") for rep in reports]),
     )
     return result
 
@@ -544,16 +681,23 @@ def _fmt_load(load) -> str:
 
 
 def format_markdown(result: dict) -> str:
-    """The result as a Markdown table with a short header of what was measured."""
+    """The result as a Markdown table with a short header of what was measured.
+
+    Columns that no row fills (accuracy, derived metrics, step memory) are left out;
+    the first call is always shown, apart from the steady-state figures."""
     env, run, cfg = result["environment"], result["run"], result["config"]
     versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
     check = result.get("check_label", "final loss")
+    rows = result["results"]
+    budget = f", at most {run['budget_s']:g} s of timed steps per config" \
+        if run.get("budget_s") else ""
     lines = [
         f"### {result['suite']}: {result['description']}",
         "",
         f"- {run['rounds']} rounds × {run['steps']} timed steps per framework "
-        f"(after {run['warmup']} warm-up steps), {run['threads']} thread(s), "
-        f"fresh process per framework per round",
+        f"(after {max(run['warmup'], 1)} untimed warm-up step(s), the first call among "
+        f"them{budget}), "
+        f"{run['threads']} thread(s), fresh process per framework per round",
         f"- config: {', '.join(f'{k}={v}' for k, v in cfg.items())}",
         f"- CPU: {env['cpu']} ({env['cpu_count']} logical cores), "
         f"load average before/after: {_fmt_load(env.get('load_average'))}",
@@ -561,26 +705,52 @@ def format_markdown(result: dict) -> str:
     ]
     if result.get("stopped"):
         lines.append("- **stopped before the end**: rows may hold fewer rounds")
-    lines += [
-        "",
-        "| framework | median µs/step | min µs | max µs | × PyTorch eager | × NumPy "
-        f"| {check} | step memory MB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in result["results"]:
+    metric_names = list(dict.fromkeys(k for r in rows for k in (r.get("metrics") or {})))
+    optional = [(name, None) for name in metric_names]
+    if any(r.get("accuracy") is not None for r in rows):
+        optional.insert(0, ("test accuracy", "accuracy"))
+    if any(r.get("memory_mb") is not None for r in rows):
+        optional.append(("step memory MB", "memory_mb"))
+    if result.get("report_rss"):
+        optional += [("import +MB", "import_mb"), ("run peak +MB", "run_peak_mb")]
+    head = ["framework", "median µs/step", "min µs", "max µs", "× PyTorch eager", "× NumPy",
+            "first call ms", check] + [name for name, _ in optional]
+    lines += ["", "| " + " | ".join(head) + " |",
+              "|---|" + "---:|" * (len(head) - 1)]
+    blanks = " |" * (len(head) - 1)
+    for r in rows:
         if r.get("median_us") is None:
-            reason = (r.get("error") or "no result").strip().splitlines()[-1][:80]
-            lines.append(f"| {r['label']} | failed: {reason} | | | | | | |")
+            if r.get("skipped"):
+                reason = "skipped: " + r["skipped"].strip().splitlines()[-1][:100]
+            else:
+                reason = "failed: " + (r.get("error") or "no result").strip().splitlines()[-1][:80]
+            lines.append(f"| {r['label']} | {reason}{blanks}")
             continue
-        lines.append(
-            f"| {r['label']} | {r['median_us']:.1f} | {r['min_us']:.1f} | {r['max_us']:.1f} "
-            f"| {_fmt(r['ratio_to_torch'], '.2f')} | {_fmt(r['ratio_to_numpy'], '.2f')} "
-            f"| {format_check(r['final_loss'])} | {_fmt(r.get('memory_mb'), '.3g')} |"
-        )
+        first = r.get("first_call_ms_by_round") or [None]
+        cells = [r["label"], f"{r['median_us']:.1f}", f"{r['min_us']:.1f}", f"{r['max_us']:.1f}",
+                 _fmt(r["ratio_to_torch"], ".2f"), _fmt(r["ratio_to_numpy"], ".2f"),
+                 _fmt(first[0], ".3g" if first[0] is None or first[0] < 100 else ".0f"),
+                 format_check(r["final_loss"])]
+        for name, key in optional:
+            if key is None:
+                value = (r.get("metrics") or {}).get(name)
+                cells.append(str(value) if isinstance(value, int) else _fmt(value, ".3g"))
+            elif key == "accuracy":
+                cells.append("—" if r.get(key) is None else f"{100 * r[key]:.1f}%")
+            else:
+                cells.append(_fmt(r.get(key), ".3g"))
+        lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     lines.append(result.get("check_note", LOSS_NOTE))
-    lines.append("memory: peak that one step allocates, as tracemalloc sees it (NumPy "
-                 "arrays and Python objects; — where the framework allocates outside it).")
+    lines.append("first call: the step's first call in round 1, before warm-up, with empty "
+                 "caches (tracing and compiling happen there); not part of the median.")
+    if any(key == "memory_mb" for _, key in optional):
+        lines.append("step memory: peak that one step allocates, as tracemalloc sees it "
+                     "(NumPy arrays and Python objects; — where the framework allocates "
+                     "outside it).")
+    if result.get("report_rss"):
+        lines.append("import +MB: resident memory the framework's import added; run peak "
+                     "+MB: peak resident memory of the run over the post-import baseline.")
     return "\n".join(lines)
 
 

@@ -1,16 +1,25 @@
-"""The ``ops`` suite: one tensor operation, forward only, at a chosen size.
+"""The ``ops`` suite: one tensor operation, forward or forward + backward, at a chosen size.
 
-A step is a single call: ``a + b``, ``a * b``, ``relu(a)`` or ``a @ b`` on ``n × n``
-float32 matrices made once from a seeded NumPy generator, the result thrown away.
+A step is a single call: ``a + b``, ``a * b``, ``relu(a)``, ``a.sum()`` or ``a @ b``
+on ``n × n`` float32 matrices made once from a seeded NumPy generator, the result
+thrown away. With ``backward=True`` the step also computes the gradients of the
+inputs for a fixed upstream gradient (``out.backward(g)`` in PyTorch and minigrad,
+``tape.gradient`` in TensorFlow, the derivative written out in NumPy), starting from
+no gradient each time.
+
 Small ``n`` shows what a framework costs per operation (dispatch, checks, making the
-result tensor); large ``n`` shows the arithmetic itself, where every framework ends up
-calling similar kernels. With ``requires_grad=True`` the inputs require gradients, so
+result tensor, recording the graph); large ``n`` shows the arithmetic itself, where
+every framework ends up calling similar kernels. The table gives µs per op and the
+effective bandwidth, the bytes an op must at least read and write (float32 inputs,
+output and gradients, see ``traffic``) divided by its time, and for ``matmul`` the
+GFLOP/s. With ``requires_grad=True`` (forward only) the inputs require gradients, so
 PyTorch and minigrad also record the graph node they would need for backward.
 
-The settings are ``op``, ``n``, ``requires_grad`` and ``seed``; a grid is a list of
-them, e.g. ``run_grid("ops", [{"op": "matmul", "n": n} for n in (16, 128, 512)])``.
-The check column is the largest error of the framework's result against the same
-operation in float64 NumPy, so every row shows it computed the same thing.
+The settings are ``op``, ``n``, ``backward``, ``requires_grad`` and ``seed``; a grid is
+a list of them, e.g. ``run_grid("ops", [{"op": "matmul", "n": n} for n in (16, 128)])``.
+The check column is the largest error of the framework's result (and, with backward,
+of the gradient of ``a``) against the same operation in float64 NumPy, so every row
+shows it computed the same thing.
 """
 
 from __future__ import annotations
@@ -20,18 +29,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lessons.bench.harness import (Framework, Suite, register_suite, tensorflow_with_threads,
-                                    torch_with_threads)
+from lessons.bench.harness import (Framework, Section, Suite, register_suite,
+                                    tensorflow_with_threads, torch_with_threads)
 
-OPS = ("add", "mul", "relu", "matmul")
+OPS = ("add", "mul", "relu", "sum", "matmul")
+BINARY = ("add", "mul", "matmul")
 
 
 @dataclass
 class Problem:
     op: str
     a: np.ndarray  # float32 (n, n)
-    b: np.ndarray  # float32 (n, n); unused by relu
+    b: np.ndarray  # float32 (n, n); unused by relu and sum
+    grad: np.ndarray  # float32 upstream gradient, the shape of the result
     requires_grad: bool
+    backward: bool
 
 
 def make_problem(config: dict) -> Problem:
@@ -42,30 +54,81 @@ def make_problem(config: dict) -> Problem:
         raise ValueError(f"ops: n must be a positive integer, got {n!r}")
     rng = np.random.default_rng(config["seed"])
     a, b = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
-    return Problem(op, a, b, bool(config["requires_grad"]))
+    grad = np.float32(1.0) if op == "sum" else rng.standard_normal((n, n), dtype=np.float32)
+    backward = bool(config.get("backward", False))  # suites made before it existed lack it
+    return Problem(op, a, b, np.asarray(grad), bool(config["requires_grad"]) or backward, backward)
 
 
 def reference(op: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The operation in float64 NumPy."""
     a, b = a.astype(np.float64), b.astype(np.float64)
-    return {"add": lambda: a + b, "mul": lambda: a * b,
-            "relu": lambda: np.maximum(a, 0.0), "matmul": lambda: a @ b}[op]()
+    return {"add": lambda: a + b, "mul": lambda: a * b, "relu": lambda: np.maximum(a, 0.0),
+            "sum": lambda: a.sum(), "matmul": lambda: a @ b}[op]()
+
+
+def reference_grad_a(problem: Problem) -> np.ndarray:
+    """d(<out, g>)/da in float64 NumPy."""
+    a, b, g = (x.astype(np.float64) for x in (problem.a, problem.b, problem.grad))
+    return {"add": lambda: g, "mul": lambda: g * b, "relu": lambda: g * (a > 0),
+            "sum": lambda: np.broadcast_to(g, a.shape), "matmul": lambda: g @ b.T}[problem.op]()
 
 
 def evaluate(problem: Problem, out: dict[str, np.ndarray]) -> float:
-    """Largest absolute error of the framework's result against float64 NumPy."""
+    """Largest absolute error of the framework's result (and gradient of ``a``, with
+    backward) against float64 NumPy."""
     got = np.asarray(out["out"], dtype=np.float64)
-    return float(np.abs(got - reference(problem.op, problem.a, problem.b)).max())
+    error = float(np.abs(got - reference(problem.op, problem.a, problem.b)).max())
+    if problem.backward:
+        grad = np.asarray(out["grad_a"], dtype=np.float64)
+        error = max(error, float(np.abs(grad - reference_grad_a(problem)).max()))
+    return error
+
+
+# --- what an op must move and compute ------------------------------------------------
+
+# float32 arrays of n*n numbers that an op reads and writes at the least: forward reads
+# its inputs and writes its output; backward reads the upstream gradient (and what the
+# derivative needs) and writes one gradient per input
+FORWARD_ARRAYS = {"add": 3, "mul": 3, "relu": 2, "sum": 1, "matmul": 3}
+BACKWARD_ARRAYS = {"add": 3, "mul": 5, "relu": 3, "sum": 1, "matmul": 6}
+
+
+def traffic(config: dict) -> tuple[int, int]:
+    """(bytes, floating-point operations) of one step of ``config``, at the least."""
+    op, n = config["op"], config["n"]
+    backward = config.get("backward", False)
+    arrays = FORWARD_ARRAYS[op] + (BACKWARD_ARRAYS[op] if backward else 0)
+    flops = 2 * n**3 * (3 if backward else 1) if op == "matmul" else 0
+    return 4 * n * n * arrays, flops
+
+
+def metrics(config: dict, median_us: float) -> dict:
+    data, flops = traffic(config)
+    out = {"elements": config["n"] ** 2, "GB/s": data / (median_us * 1e3)}
+    if flops:
+        out["GFLOP/s"] = flops / (median_us * 1e3)
+    return out
 
 
 # --- the contestants ---------------------------------------------------------------
 
 
 def build_numpy(problem: Problem, threads: int):
-    a, b = problem.a, problem.b
-    op = {"add": lambda: a + b, "mul": lambda: a * b,
-          "relu": lambda: np.maximum(a, 0), "matmul": lambda: a @ b}[problem.op]
-    return op, lambda: {"out": op()}
+    a, b, g = problem.a, problem.b, problem.grad
+    forward = {"add": lambda: a + b, "mul": lambda: a * b, "relu": lambda: np.maximum(a, 0),
+               "sum": lambda: a.sum(), "matmul": lambda: a @ b}[problem.op]
+    backward = {"add": lambda: (g.copy(), g.copy()), "mul": lambda: (g * b, g * a),
+                "relu": lambda: (g * (a > 0),), "sum": lambda: (np.full_like(a, g),),
+                "matmul": lambda: (g @ b.T, a.T @ g)}[problem.op]
+    if not problem.backward:
+        return forward, lambda: {"out": forward()}
+
+    def step():
+        out = forward()
+        backward()
+        return out
+
+    return step, lambda: {"out": forward(), "grad_a": backward()[0]}
 
 
 def _build_torch_like(torch, problem: Problem):
@@ -73,9 +136,23 @@ def _build_torch_like(torch, problem: Problem):
     F = importlib.import_module(f"{torch.__name__}.nn.functional")
     a = torch.tensor(problem.a, requires_grad=problem.requires_grad)
     b = torch.tensor(problem.b, requires_grad=problem.requires_grad)
-    op = {"add": lambda: a + b, "mul": lambda: a * b,
-          "relu": lambda: F.relu(a), "matmul": lambda: a @ b}[problem.op]
-    return op, lambda: {"out": op().detach().numpy()}
+    g = torch.tensor(problem.grad)
+    forward = {"add": lambda: a + b, "mul": lambda: a * b, "relu": lambda: F.relu(a),
+               "sum": lambda: a.sum(), "matmul": lambda: a @ b}[problem.op]
+    if not problem.backward:
+        return forward, lambda: {"out": forward().detach().numpy()}
+
+    def step():
+        a.grad = b.grad = None  # every step starts from no gradient
+        out = forward()
+        out.backward(g)
+        return out
+
+    def export():
+        out = step()
+        return {"out": out.detach().numpy(), "grad_a": a.grad.numpy()}
+
+    return step, export
 
 
 def build_torch(problem: Problem, threads: int):
@@ -91,30 +168,65 @@ def build_minigrad(problem: Problem, threads: int):
 def build_tf_eager(problem: Problem, threads: int):
     tf = tensorflow_with_threads(threads)
     # TensorFlow has no requires_grad: a tape records only inside GradientTape
-    a, b = tf.constant(problem.a), tf.constant(problem.b)
-    op = {"add": lambda: tf.add(a, b), "mul": lambda: tf.multiply(a, b),
-          "relu": lambda: tf.nn.relu(a), "matmul": lambda: tf.linalg.matmul(a, b)}[problem.op]
-    return op, lambda: {"out": op().numpy()}
+    a, b, g = tf.constant(problem.a), tf.constant(problem.b), tf.constant(problem.grad)
+    forward = {"add": lambda: tf.add(a, b), "mul": lambda: tf.multiply(a, b),
+               "relu": lambda: tf.nn.relu(a), "sum": lambda: tf.reduce_sum(a),
+               "matmul": lambda: tf.linalg.matmul(a, b)}[problem.op]
+    if not problem.backward:
+        return forward, lambda: {"out": forward().numpy()}
+    sources = [a, b] if problem.op in BINARY else [a]
+
+    def run():
+        with tf.GradientTape() as tape:
+            tape.watch(sources)
+            out = forward()
+        return out, tape.gradient(out, sources, output_gradients=g)
+
+    def step():
+        return run()[0]
+
+    def export():
+        out, grads = run()
+        return {"out": out.numpy(), "grad_a": grads[0].numpy()}
+
+    return step, export
 
 
 SUITE = register_suite(
     Suite(
         name="ops",
-        description="{op} of {n}x{n} float32 matrices, forward only "
+        description="{op} of {n}x{n} float32 matrices, backward={backward} "
         "(requires_grad={requires_grad}), CPU",
         frameworks={
-            "minigrad": Framework("minigrad", f"{__name__}:build_minigrad", traced_memory=True),
-            "torch": Framework("PyTorch eager", f"{__name__}:build_torch"),
-            "tf-eager": Framework("TensorFlow eager", f"{__name__}:build_tf_eager"),
+            "minigrad": Framework("minigrad", f"{__name__}:build_minigrad", traced_memory=True,
+                                  imports=("minigrad",)),
+            "torch": Framework("PyTorch eager", f"{__name__}:build_torch", imports=("torch",)),
+            "tf-eager": Framework("TensorFlow eager", f"{__name__}:build_tf_eager",
+                                  imports=("tensorflow",)),
             "numpy": Framework("NumPy", f"{__name__}:build_numpy", traced_memory=True),
         },
         problem=f"{__name__}:make_problem",
         evaluate=f"{__name__}:evaluate",
-        config={"op": "matmul", "n": 128, "requires_grad": False, "seed": 0},
-        full={"rounds": 5, "steps": 200, "warmup": 20},
-        quick={"rounds": 2, "steps": 50, "warmup": 10},
+        metrics=f"{__name__}:metrics",
+        config={"op": "matmul", "n": 128, "requires_grad": False, "backward": False, "seed": 0},
+        full={"rounds": 5, "steps": 200, "warmup": 20, "budget_s": 0.3},
+        quick={"rounds": 2, "steps": 50, "warmup": 10, "budget_s": 0.1},
         check_label="max error vs float64",
         check_note="max error vs float64: largest absolute difference between the "
-        "framework's result and the same operation in float64 NumPy.",
+        "framework's result (and, with backward, the gradient of a) and the same "
+        "operation in float64 NumPy.",
     )
 )
+
+# 1, about 1e3 and 1e6 elements per input: n x n with n = 1, 32, 1000
+SIDES = (1, 32, 1000)
+
+
+def plan(quick: bool) -> list[Section]:
+    """Every op at 1, 1024 and 1e6 elements, forward and forward + backward: one worker
+    per framework per round runs them all, so a framework is imported once a round."""
+    configs = [{"op": op, "n": n, "backward": backward}
+               for backward in (False, True) for op in OPS for n in SIDES]
+    lengths = {"rounds": 1, "steps": 10, "warmup": 2, "budget_s": 0.05} if quick else \
+        {"rounds": 3, "steps": 200, "warmup": 10, "budget_s": 0.3}
+    return [Section("ops", configs, ["numpy", "minigrad", "torch", "tf-eager"], lengths)]
