@@ -175,6 +175,34 @@ class Trace:
         self.steps, self.eliminated = _eliminate_dead_code(tracer.steps, self.outputs)
         self.ops = [s.op for s in self.steps if s is not None]
         self.grad_flows = tracer.grad_flows
+        self._compile_program()
+
+    def _compile_program(self):
+        """Lay every value out in one flat list of slots, so a replay indexes a list:
+        the inputs, the captured tensors, each kept step's result, the Python values."""
+        first_result = self.n_inputs + len(self.captured)
+        result_slot = {j: first_result + k
+                       for k, j in enumerate(j for j, s in enumerate(self.steps) if s)}
+        constants = []
+
+        def slot(ref):
+            kind, k = ref
+            if kind == "in":
+                return k
+            if kind == "cap":
+                return self.n_inputs + k
+            if kind == "op":
+                return result_slot[k]
+            constants.append(k)
+            return first_result + len(result_slot) + len(constants) - 1
+
+        self._program = []
+        for j, step in enumerate(self.steps):
+            if step is not None:
+                args = tuple(slot(r) for r in step.inputs)
+                self._program.append((step, args, result_slot[j]))
+        self._output_slots = [slot(r) for r in self.outputs]
+        self._blank = [None] * len(result_slot) + constants
 
     def __repr__(self):
         return (f"<trace {self.number}: {len(self.ops)} ops, "
@@ -252,67 +280,49 @@ class _Replay(Function):
     @staticmethod
     def forward(ctx, *arrays, trace, pick):
         # pick: which output to return, or a list to put all the outputs in
-        values = {}
-        n = trace.n_inputs
-
-        def get(ref):
-            kind, k = ref
-            if kind == "op":
-                return values[k]
-            if kind == "in":
-                return arrays[k]
-            return arrays[n + k] if kind == "cap" else k
-
+        values = [*arrays, *trace._blank]
         contexts = []
-        for j, step in enumerate(trace.steps):
-            if step is None:
-                contexts.append(None)
-                continue
-            args = [get(r) for r in step.inputs]
+        for step, args, out_slot in trace._program:
             if step.is_function:
                 c = step.fn()
                 c.needs_input_grad = step.needs
-                out = step.fn.forward(c, *args, **step.options)
+                out = step.fn.forward(c, *[values[i] for i in args], **step.options)
             else:
-                c, out = None, step.fn(*args, **step.options)
+                c, out = None, step.fn(*[values[i] for i in args], **step.options)
             if isinstance(out, np.generic):    # full reductions give NumPy scalars
                 out = np.asarray(out)
-            values[j] = out
+            values[out_slot] = out
             contexts.append(c)
-        ctx.trace, ctx.contexts, ctx.pick = trace, contexts, pick
-        outputs = [get(r) for r in trace.outputs]
+        ctx.trace, ctx.contexts, ctx.pick, ctx.n_values = trace, contexts, pick, len(values)
         if type(pick) is int:
-            return outputs[pick]
-        pick.extend(outputs)     # several outputs: _Pick hands out each one
+            return values[trace._output_slots[pick]]
+        pick.extend(values[i] for i in trace._output_slots)  # _Pick hands out each one
         return np.zeros(())
 
     @staticmethod
     def backward(ctx, grad):
-        trace, contexts = ctx.trace, ctx.contexts
-        grads = {}
+        trace = ctx.trace
+        grads = [None] * ctx.n_values
 
-        def add(ref, g):
-            grads[ref] = grads[ref] + g if ref in grads else g
+        def add(i, g):
+            grads[i] = g if grads[i] is None else grads[i] + g
 
         if type(ctx.pick) is int:
-            add(trace.outputs[ctx.pick], grad)
+            add(trace._output_slots[ctx.pick], grad)
         else:
             for k, g in grad.items():
-                add(trace.outputs[k], g)
-        for j in range(len(trace.steps) - 1, -1, -1):
-            step = trace.steps[j]
-            g = grads.pop(("op", j), None)
-            if g is None or step is None or not step.is_function or not any(step.needs):
+                add(trace._output_slots[k], g)
+        for (step, args, out_slot), c in zip(reversed(trace._program), reversed(ctx.contexts)):
+            g = grads[out_slot]
+            if g is None or c is None or True not in step.needs:
                 continue
-            inputs_grads = step.fn.backward(contexts[j], g)
+            inputs_grads = step.fn.backward(c, g)
             if type(inputs_grads) is not tuple:
                 inputs_grads = (inputs_grads,)
-            for r, need, gi in zip(step.inputs, step.needs, inputs_grads):
+            for i, need, gi in zip(args, step.needs, inputs_grads):
                 if need and gi is not None:
-                    add(r, gi)
-        n = trace.n_inputs
-        return tuple(grads.get(("in", k)) for k in range(n)) + tuple(
-            grads.get(("cap", k)) for k in range(len(trace.captured)))
+                    add(i, gi)
+        return tuple(grads[:trace.n_inputs + len(trace.captured)])
 
     def name(self):
         return "CompiledBackward"
@@ -350,7 +360,7 @@ class _Pick(Function):
 
 def _kind(t):
     data = t.data
-    return (data.shape, data.dtype.str, type(data).__module__.split(".")[0], t.requires_grad)
+    return (data.shape, data.dtype, type(data), t.requires_grad)
 
 
 def _flatten(tree):
@@ -431,9 +441,9 @@ def _why_new(signature, earlier):
 
 def _describe(entry):
     if entry[0] == "tensor":
-        _, shape, dtype, library, grad = entry
-        device = "cpu" if library == "numpy" else "cuda"
-        return (f"tensor{list(shape)} {np.dtype(dtype).name} on {device}"
+        _, shape, dtype, array_type, grad = entry
+        device = "cpu" if array_type is np.ndarray else "cuda"
+        return (f"tensor{list(shape)} {dtype.name} on {device}"
                 f"{', requires_grad' if grad else ''}")
     if entry[0] == "value":
         return f"Python value {entry[1]!r}"
