@@ -172,10 +172,10 @@ def summarize(record: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print("usage: python -m lessons.bench.summary bench-results/RUN/results.json",
-              file=sys.stderr)
-        return 2
+    if len(argv) != 1 or argv[0] in ("-h", "--help"):
+        print("usage: python -m lessons.bench.summary bench-results/RUN/results.json\n"
+              + __doc__.split("\n\n")[1], file=sys.stderr)
+        return 0 if argv in (["-h"], ["--help"]) else 2
     with open(argv[0], encoding="utf-8") as f:
         print(summarize(json.load(f)))
     return 0
