@@ -33,8 +33,8 @@ import numpy as np
 from .models import framework_of, predict
 
 __all__ = ["OPTIMIZERS", "TrainResult", "batch_order", "accuracy", "epoch_means", "train",
-           "train_keras_fit", "train_keras_step", "undo_running_mean", "keras_optimizer",
-           "custom_step_model"]
+           "torch_like_optimizer", "train_keras_fit", "train_keras_step", "undo_running_mean",
+           "keras_optimizer", "custom_step_model"]
 
 OPTIMIZERS = ("sgd", "adam")
 ADAM = dict(beta_1=0.9, beta_2=0.999, epsilon=1e-8)  # PyTorch's defaults, Keras' names
@@ -97,6 +97,19 @@ def _result(model, losses, batches, X_test, y_test):
 # ------------------------------------------------------------------ PyTorch and minigrad
 
 
+
+def torch_like_optimizer(model, framework, optimizer, lr):
+    """(the framework's module, its optimizer over the model's parameters) for "torch"
+    or "minigrad"; Adam gets the settings every lesson shares (``ADAM``)."""
+    if framework == "torch":
+        import torch
+    else:
+        import minigrad as torch
+    if optimizer == "sgd":
+        return torch, torch.optim.SGD(model.parameters(), lr=lr)
+    return torch, torch.optim.Adam(model.parameters(), lr=lr,
+                                   betas=(ADAM["beta_1"], ADAM["beta_2"]), eps=ADAM["epsilon"])
+
 def train(model, X, y, *, lr, num_epochs, batch_size, optimizer="sgd", seed=0,
           X_test=None, y_test=None):
     """Train a PyTorch or minigrad ``model`` in place with the explicit loop: for each
@@ -106,16 +119,8 @@ def train(model, X, y, *, lr, num_epochs, batch_size, optimizer="sgd", seed=0,
         raise TypeError("train() takes a PyTorch or minigrad model; for Keras use "
                         "train_keras_fit or train_keras_step")
     X, y = _check(optimizer, X, y)
-    if framework == "torch":
-        import torch
-    else:
-        import minigrad as torch
+    torch, opt = torch_like_optimizer(model, framework, optimizer, lr)
     F = torch.nn.functional
-    if optimizer == "sgd":
-        opt = torch.optim.SGD(model.parameters(), lr=lr)
-    else:
-        opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(ADAM["beta_1"], ADAM["beta_2"]),
-                               eps=ADAM["epsilon"])
     batches = batch_order(len(X), batch_size, num_epochs, seed)
     losses = []
     model.train()

@@ -50,7 +50,7 @@ import traitlets
 
 from lessons.data import circles, load_digits, moons, two_spirals
 from lessons.models import ACTIVATIONS, get_weights, mlp, predict, set_weights
-from lessons.training import ADAM, OPTIMIZERS, batch_order, keras_optimizer
+from lessons.training import OPTIMIZERS, batch_order, keras_optimizer, torch_like_optimizer
 
 from .charts import COLORS, escape, format_number
 from .graphview import GraphView
@@ -261,16 +261,8 @@ class FrameworkRun:
 
 def _torch_like_step(model, framework, optimizer, lr):
     """PyTorch's (and minigrad's) loop body, as ``lessons.training.train`` writes it."""
-    if framework == "torch":
-        import torch
-    else:
-        import minigrad as torch
+    torch, opt = torch_like_optimizer(model, framework, optimizer, lr)
     F = torch.nn.functional
-    if optimizer == "sgd":
-        opt = torch.optim.SGD(model.parameters(), lr=lr)
-    else:
-        opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(ADAM["beta_1"], ADAM["beta_2"]),
-                               eps=ADAM["epsilon"])
     model.train()
 
     def step(X, y):
