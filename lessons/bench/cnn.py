@@ -110,18 +110,10 @@ def _model_and_data(torch, framework: str, problem: Problem):
 def _build_torch_like(torch, framework: str, problem: Problem, compile_name: str | None):
     F = importlib.import_module(f"{torch.__name__}.nn.functional")
     model, optimizer, batches = _model_and_data(torch, framework, problem)
-    if compile_name is not None:
+    if compile_name is None:
+        step = mlp.eager_step(model, optimizer, batches, F)
+    else:
         step, _ = mlp.compiled_step(torch.compile, model, optimizer, batches, F, compile_name)
-        return step, lambda: mlp._export(model)
-
-    def step():
-        X, y = next(batches)
-        loss = F.cross_entropy(model(X), y)
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-        return loss
-
     return step, lambda: mlp._export(model)
 
 

@@ -215,10 +215,9 @@ def _export(model):
     return {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
 
 
-def _build_torch_like(torch, problem: Problem):
-    """The PyTorch training step; ``torch`` may be ``minigrad``."""
-    F = importlib.import_module(f"{torch.__name__}.nn.functional")
-    model, optimizer, batches = _model_and_data(torch, problem)
+def eager_step(model, optimizer, batches, F):
+    """PyTorch's training step on the next batch (``F`` is ``torch.nn.functional`` or
+    minigrad's): forward, loss, backward, update, gradients cleared."""
 
     def step():
         X, y = next(batches)
@@ -228,7 +227,14 @@ def _build_torch_like(torch, problem: Problem):
         optimizer.zero_grad()
         return loss
 
-    return step, lambda: _export(model)
+    return step
+
+
+def _build_torch_like(torch, problem: Problem):
+    """The PyTorch training step; ``torch`` may be ``minigrad``."""
+    F = importlib.import_module(f"{torch.__name__}.nn.functional")
+    model, optimizer, batches = _model_and_data(torch, problem)
+    return eager_step(model, optimizer, batches, F), lambda: _export(model)
 
 
 def compiled_step(compile_fn, model, optimizer, batches, F, name: str):
