@@ -68,12 +68,19 @@ def _example(name, k, dtype, seed=0):
     return EXAMPLES[name][k](np.random.default_rng(seed), dtype)
 
 
-def _run(fn, kernel, args):
+def _run(fn, args):
     """Call a kernel's reference or emulation on copies; in-place outputs come back too."""
     args = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
     out = fn(*args)
     outs = out if isinstance(out, tuple) else (out,)
     return [np.asarray(o) for o in outs]
+
+
+def _assert_same(actual, expected, dtype):
+    assert len(actual) == len(expected)
+    for a, e in zip(actual, expected):
+        assert a.dtype == e.dtype and a.shape == e.shape
+        np.testing.assert_allclose(a, e, **TOL[dtype])
 
 
 def test_every_kernel_has_examples():
@@ -85,12 +92,7 @@ def test_every_kernel_has_examples():
 def test_cuda_body_matches_reference(name, k, dtype):
     kernel = KERNELS[name]
     args = _example(name, k, dtype)
-    expected = _run(kernel.reference, kernel, args)
-    actual = _run(kernel.emulate, kernel, args)
-    assert len(actual) == len(expected)
-    for a, e in zip(actual, expected):
-        assert a.dtype == e.dtype and a.shape == e.shape
-        np.testing.assert_allclose(a, e, **TOL[dtype])
+    _assert_same(_run(kernel.emulate, args), _run(kernel.reference, args), dtype)
 
 
 def test_a_wrong_body_is_caught():
@@ -167,12 +169,12 @@ def test_gpu_kernel_matches_reference(name, k, dtype):
     import cupy
     kernel = KERNELS[name]
     args = _example(name, k, dtype)
-    expected = _run(kernel.reference, kernel, args)
-    on_gpu = tuple(cupy.asarray(a) if isinstance(a, np.ndarray) else a for a in args)
-    out = kernel(*on_gpu)
-    outs = out if isinstance(out, tuple) else (out,)
-    for a, e in zip(outs, expected):
-        np.testing.assert_allclose(cupy.asnumpy(a), e, **TOL[dtype])
+
+    def on_gpu(*args):
+        out = kernel(*(cupy.asarray(a) if isinstance(a, np.ndarray) else a for a in args))
+        return tuple(cupy.asnumpy(o) for o in (out if isinstance(out, tuple) else (out,)))
+
+    _assert_same(_run(on_gpu, args), _run(kernel.reference, args), dtype)
 
 
 @needs_gpu
