@@ -75,13 +75,11 @@ class CompiledFunction:
     def __call__(self, *args, **kwargs):
         tensors, signature = _flatten((args, kwargs))
         trace = self._cache.get(signature)
-        if trace is not None and not trace.captures_unchanged():
-            reason = "a captured tensor changed shape, dtype, device or requires_grad"
-            trace = None
-        else:
-            reason = None
         if trace is None:
-            trace = self._trace(args, kwargs, tensors, signature, reason)
+            trace = self._trace(args, kwargs, tensors, signature)
+        elif not trace.captures_unchanged():
+            trace = self._trace(args, kwargs, tensors, signature, "a captured tensor changed "
+                                "shape, dtype, device or requires_grad")
         return trace.replay(tensors)
 
     def _trace(self, args, kwargs, tensors, signature, reason=None):
