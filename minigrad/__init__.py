@@ -19,7 +19,7 @@ from .dtypes import bool_ as bool  # noqa: A001  (PyTorch names it torch.bool)
 from .dtypes import dtype, float32, float64, int64
 from .errors import ShapeError
 from .export import graph
-from .compile import compile, TracerWarning  # noqa: A004  (minigrad.compile, as torch.compile)
+from .compile import compile, CompileError, TracerWarning  # noqa: A004  (minigrad.compile, as torch.compile)
 from .ops import elementwise as _E, nn as _N, shape as _S
 from .tensor import Tensor, _promote, _result_dtype
 
@@ -42,11 +42,15 @@ def _same_dtype(values):
 
 def cat(tensors, dim=0):
     """Join tensors along an existing dimension."""
+    if not len(tensors):
+        raise ValueError("cat(): expected a non-empty list of tensors")
     return _S.Cat.apply(*_same_dtype(tensors), dim=dim)
 
 
 def stack(tensors, dim=0):
     """Join tensors along a new dimension."""
+    if not len(tensors):
+        raise RuntimeError("stack expects a non-empty list of tensors")
     return _S.Stack.apply(*_same_dtype(tensors), dim=dim)
 
 

@@ -17,6 +17,7 @@ import weakref
 
 import numpy as np
 
+from .backend import array_module
 from .errors import ShapeError, broadcast_mismatch, shape_error
 
 # ---------------------------------------------------------------------------- grad mode
@@ -87,8 +88,10 @@ class Function:
     """
 
     op = None               # short lower-case name, used in graphs and error messages
+    view = False            # True for ops whose result may share the input's memory
     seq = 0                 # creation order: a node is always newer than its inputs' nodes
     _saved = ()             # arrays kept for backward (None once the graph is freed)
+    _versions = ()          # (counter, version, which, array) for each saved tensor
     _hooks = None           # hooks registered on the output tensor
     _retained = None        # weak reference to the output tensor, if it retains grad
 
@@ -103,23 +106,40 @@ class Function:
         if observers:
             started = time.perf_counter()
         ctx = cls()
-        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        recording = _state.enabled
+        if recording and _rebased:   # a view's base may have a new grad_fn: refresh views
+            for x in inputs:
+                if isinstance(x, Tensor) and x._view is not None:
+                    refresh_view(x)
+        arrays, needs = [], []
+        for x in inputs:
+            if isinstance(x, Tensor):
+                arrays.append(x.data)
+                needs.append(recording and x.requires_grad)
+            else:
+                arrays.append(x)
+                needs.append(False)
+        # Known before forward runs, so that forward saves only what backward will use
+        # (PyTorch saves `b` for a * b only when `a` needs a gradient, and so on).
+        ctx.needs_input_grad = needs = tuple(needs)
         try:
             data = cls.forward(ctx, *arrays, **options)
         except (ValueError, IndexError) as error:
             raise cls.explain(inputs, options, error) from None
         if isinstance(data, np.generic):   # full reductions give NumPy scalars
-            data = np.asarray(data)
-        out = None
-        if _state.enabled:
-            needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
-            if True in needs:
-                ctx.inputs = inputs
-                ctx.needs_input_grad = needs
-                ctx.seq = next(_sequence)
-                out = Tensor._make(data, True, ctx)
-        if out is None:
+            scalar, data = data, np.asarray(data)
+            if any(saved is scalar for saved in ctx._saved):    # saved its own output
+                ctx._saved = tuple(data if saved is scalar else saved for saved in ctx._saved)
+        if True in needs:
+            ctx.inputs = inputs
+            ctx.seq = next(_sequence)
+            out = Tensor._make(data, True, ctx)
+            if ctx._saved:
+                _record_versions(ctx, inputs, arrays, out)
+        else:
             out = Tensor._make(data, False, None)
+        if cls.view and _is_view_of(data, arrays[0]):
+            _become_view(out, cls, inputs, options)
         if observers:
             _notify(observers, OpEvent("forward", cls.op, out.grad_fn, inputs, out,
                                        seconds=time.perf_counter() - started))
@@ -175,11 +195,26 @@ class Function:
             if not need:
                 out.append((None, 0))
             else:
-                out.append((x.grad_fn or AccumulateGrad(x), 0))
+                out.append((made_by(x, self) or AccumulateGrad(x), 0))
         return tuple(out)
 
     def _release(self):
         self._saved = None
+        self._versions = ()
+
+    def _check_versions(self):
+        """Refuse to run backward on values that were changed in place after forward."""
+        for vc, version, which, array in self._versions:
+            if vc.value != version:
+                which = "output" if which < 0 else f"input {which}"
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified "
+                    f"by an inplace operation: {self.name()} saved its {which} (a "
+                    f"{array.dtype} tensor of shape {tuple(array.shape)}) at version "
+                    f"{version}, and it is now at version {vc.value}. Something "
+                    "changed it in place (+=, x[...] = ..., copy_(), zero_(), an "
+                    "optimizer step) between the forward pass and backward(); make that "
+                    "change out of place (x = x + 1) or move it after backward().")
 
     def register_hook(self, hook):
         """Run `hook(grad)` on the gradient of this node's output (see Tensor.register_hook)."""
@@ -222,6 +257,214 @@ def run_hooks(hooks, grad):
     return grad
 
 
+# ----------------------------------------------------- in-place changes and views
+#
+# PyTorch's safety net for in-place ops, in a few lines. Every tensor's memory has a
+# version counter that every in-place op bumps; views share their base's counter. An op
+# that saves a tensor for backward writes down the version it saw, and backward checks it
+# (Function._check_versions): if the saved values were changed since, it refuses.
+
+
+class VersionCounter:
+    """How many times a tensor's memory has been changed in place (`tensor._version`)."""
+    value = 0      # read from the class until the first change sets it on the counter
+
+
+def counter(tensor):
+    """The tensor's version counter, made on first use (most tensors never need one)."""
+    vc = tensor._vc
+    if vc is None:
+        vc = tensor._vc = VersionCounter()
+    return vc
+
+
+def bump_version(tensor):
+    counter(tensor).value += 1
+
+
+# How many times an in-place op has given a tensor a new grad_fn. While it is 0 (most
+# programs), no view can be out of date and Function.apply skips looking for one.
+_rebased = 0
+
+
+def rebase(tensor, grad_fn):
+    """Give `tensor` a new grad_fn after an in-place op (`y += 1` makes y the result of
+    an add). Nodes that used y before keep using its old grad_fn: the tensor keeps a
+    history of (when the change happened, the grad_fn it had until then)."""
+    global _rebased
+    _rebased += 1
+    tensor._rebases = (tensor._rebases or ()) + ((next(_sequence), tensor.grad_fn),)
+    tensor.grad_fn, tensor.requires_grad = grad_fn, True
+
+
+def made_by(x, node):
+    """The grad_fn that input `x` of `node` had when node used it."""
+    for when, grad_fn in x._rebases or ():
+        if when > node.seq:
+            return grad_fn
+    return x.grad_fn
+
+
+def _record_versions(ctx, inputs, arrays, out):
+    """Write down the version of every input or output tensor whose values ctx saved,
+    as (counter, version, which: the input's position or -1 for the output, array)."""
+    versions = []
+    for saved in ctx._saved:
+        if saved is None:
+            continue
+        which = 0
+        for array in arrays:
+            if saved is array:
+                owner = inputs[which]
+                break
+            which += 1
+        else:
+            if saved is out.data:
+                owner, which = out, -1
+            elif getattr(saved, "base", None) is None:
+                continue                          # an array of the op's own
+            else:    # a view of an input? (convolution saves sliding windows of x)
+                for which, array in enumerate(arrays):
+                    owner = inputs[which]
+                    if isinstance(owner, Tensor) and _shares_memory(saved, array):
+                        break
+                else:
+                    continue
+        if not isinstance(owner, Tensor):         # a Python number
+            continue
+        vc = owner._vc
+        if vc is None:
+            vc = owner._vc = VersionCounter()
+        versions.append((vc, vc.value, which, saved))
+    ctx._versions = versions
+
+
+def _is_view_of(out, x):
+    """Whether the result `out` of a view op shares `x`'s memory (no copy was made)."""
+    base = getattr(out, "base", None)
+    if base is None:
+        return out is x
+    return base is x or base is x.base or _shares_memory(out, x)
+
+
+def _shares_memory(a, b):
+    """Whether two arrays may overlap in memory (a check of their bounds, no scan)."""
+    if a is b:
+        return True
+    if not hasattr(a, "base") or not hasattr(b, "base"):
+        return False
+    return bool(array_module(a).may_share_memory(a, b))
+
+
+class ViewInfo:
+    """What makes a tensor a view: its base (the tensor that owns the memory) and the view
+    ops that lead from the base to it, so an in-place op on the view can write into the
+    base, and the view's grad_fn can be made again after the base changed."""
+    __slots__ = ("base", "steps", "version", "made_in_grad_mode")
+
+    def __init__(self, base, steps, version, made_in_grad_mode):
+        self.base, self.steps, self.version = base, steps, version
+        self.made_in_grad_mode = made_in_grad_mode
+
+
+def _become_view(out, cls, inputs, options):
+    source = inputs[0]
+    info = source._view
+    base, steps = (source, ()) if info is None else (info.base, info.steps)
+    out._vc = counter(source)       # one memory, one counter
+    out._view = ViewInfo(base, steps + ((cls, inputs[1:], options),), out._vc.value,
+                         _state.enabled)
+
+
+def follow_views(array, steps, exact=True):
+    """Apply a view's steps to `array` (its base's data, or anything of that shape).
+    exact=False lets a reshape copy, for arrays laid out unlike the base."""
+    from .ops.shape import Reshape
+    for cls, extra, options in steps:
+        forward = Reshape.forward if not exact and issubclass(cls, Reshape) else cls.forward
+        array = forward(cls(), array, *[x.data if isinstance(x, Tensor) else x for x in extra],
+                        **options)
+    return array
+
+
+def refresh_view(view):
+    """After an in-place change of its base (or of another view of it), a view's grad_fn
+    is made again from the base as it is now, as PyTorch does."""
+    info = view._view
+    if view._vc.value == info.version:
+        return
+    info.version = view._vc.value
+    base = info.base
+    if not base.requires_grad or not _state.enabled:
+        return
+    out = base
+    for cls, extra, options in info.steps:
+        out = cls.apply(out, *extra, **options)
+    rebase(view, out.grad_fn)
+    alias(view, out)
+
+
+def moved_output(node, array, tensor):
+    """`node`'s output was written into `tensor`'s memory by an in-place op: what node
+    saved of its output is read there from now on, and checked against its counter (so
+    `y.exp_(); y += 1` fails at backward, as in PyTorch)."""
+    if node is None or not any(saved is array for saved in node._saved):
+        return
+    vc = counter(tensor)
+    node._saved = tuple(tensor.data if saved is array else saved for saved in node._saved)
+    node._versions = [(vc, vc.value, which, tensor.data) if saved is array
+                      else (c, v, which, saved) for c, v, which, saved in node._versions]
+
+
+def tracing():
+    return _state.tracer is not None
+
+
+def created(tensor):
+    """Tell a running minigrad.compile trace that the traced function made a new tensor."""
+    if _state.tracer is not None:
+        _state.tracer.created(tensor)
+
+
+_module_changes = 0
+
+
+def module_changed():
+    """A module's attribute or mode was set (see nn.Module.__setattr__ and train())."""
+    global _module_changes
+    _module_changes += 1
+
+
+def module_changes():
+    """How many times a module's attribute or mode has been set: a compiled function
+    looks at its modules again only when this has moved."""
+    return _module_changes
+
+
+def module_called(module):
+    """Tell a running minigrad.compile trace that the traced function called `module`:
+    the trace is valid only while the module keeps its mode and parameters."""
+    if _state.tracer is not None:
+        _state.tracer.saw_module(module)
+
+
+def alias(tensor, source, copy=False):
+    """Tell a running minigrad.compile trace that `tensor` holds the value of `source`
+    (or, with copy=True, a copy of it made so that a later write cannot reach it)."""
+    if _state.tracer is not None:
+        _state.tracer.alias(tensor, source, copy)
+
+
+def wrote(tensor, value):
+    """Tell a running minigrad.compile trace that `value` was written into all of
+    `tensor`'s memory. Written inside no_grad(), the tensor stays, for gradients, the
+    tensor it was (a parameter updated in place stays that parameter)."""
+    if _state.tracer is not None:
+        from .ops.shape import CopySlices
+        _state.tracer.record(CopySlices, (tensor, value), {"steps": (), "index": None},
+                             tensor if _state.enabled else None, True)
+
+
 # ---------------------------------------------------------------------------- backward
 
 
@@ -237,6 +480,8 @@ def backward(output, gradient=None, retain_graph=False):
             "backward(): this tensor does not require grad, so there is no graph to walk. "
             "Create the inputs with requires_grad=True, and do not compute the output "
             "inside no_grad().")
+    if output._view is not None:
+        refresh_view(output)
     if gradient is None:
         if output.data.size != 1:
             raise RuntimeError(
@@ -266,6 +511,9 @@ def backward(output, gradient=None, retain_graph=False):
     while heap:
         node = heapq.heappop(heap)[1]
         grad = pending.pop(node)
+        for vc, version, _, _ in node._versions:    # changed in place since forward?
+            if vc.value != version:
+                node._check_versions()                # raises, saying what changed
         if node._hooks:
             grad = run_hooks(node._hooks, grad)
         if node._retained is not None:
@@ -285,7 +533,7 @@ def backward(output, gradient=None, retain_graph=False):
         for x, need, g in zip(node.inputs, node.needs_input_grad, grads):
             if not need or g is None:
                 continue
-            parent = x.grad_fn
+            parent = x.grad_fn if x._rebases is None else made_by(x, node)
             if parent is None:
                 if x in leaves:
                     leaves[x] = [leaves[x][0] + g, True]
@@ -367,7 +615,7 @@ def untracked(fn, inputs, out, **options):
 
 
 def escaped(tensor, how):
-    """Warn when a traced tensor becomes a Python value (bool(), item(), ...)."""
+    """Warn when a traced tensor's value leaves the trace (bool(), item(), a copy...)."""
     if _state.tracer is not None:
         _state.tracer.escaped(tensor, how)
 

@@ -35,13 +35,18 @@ import numpy as np
 
 from . import autograd
 from .autograd import Function
+from .ops.shape import CopySlices, GetItem
 from .tensor import Tensor
 
-__all__ = ["compile", "CompiledFunction", "Trace", "TracerWarning"]
+__all__ = ["compile", "CompiledFunction", "CompileError", "Trace", "TracerWarning"]
 
 
 class TracerWarning(UserWarning):
     """A traced value left the graph as a Python value: the trace may not be general."""
+
+
+class CompileError(RuntimeError):
+    """The function does something a trace cannot replay faithfully."""
 
 
 def compile(fn):
@@ -74,15 +79,18 @@ class CompiledFunction:
 
     def __call__(self, *args, **kwargs):
         tensors, signature = _flatten((args, kwargs))
-        trace = self._cache.get(signature)
-        if trace is None:
-            trace = self._trace(args, kwargs, tensors, signature)
-        elif not trace.captures_unchanged():
-            trace = self._trace(args, kwargs, tensors, signature, "a captured tensor changed "
-                                "shape, dtype, device or requires_grad")
-        return trace.replay(tensors)
+        reason = None
+        for trace in self._cache.get(signature, ()):     # newest first
+            failure = trace.guard_failure()
+            if failure is None:
+                return trace.replay(tensors)
+            reason = reason or failure
+        # The tracing call has run the function itself, on these inputs: its result
+        # is that eager result (replaying as well would repeat any in-place change)
+        return self._trace(args, kwargs, tensors, signature, reason)
 
     def _trace(self, args, kwargs, tensors, signature, reason=None):
+        """Run the function while recording a new trace; return its (eager) result."""
         reason = reason or _why_new(signature, [t.signature for t in self.traces])
         tracer = _Tracer(tensors)
         started = time.perf_counter()
@@ -90,36 +98,57 @@ class CompiledFunction:
         try:
             args, kwargs = _rebuild((args, kwargs), iter(tensors))
             result = self.fn(*args, **kwargs)
+            outputs, rebuild_result = _outputs(result)
+            for t in outputs:
+                # an output that is a view of something changed in place afterwards
+                # gets its grad_fn made again now, while the tracer records it
+                if t._view is not None:
+                    autograd.refresh_view(t)
         finally:
             autograd._state.tracer = previous
-        trace = Trace(self, signature, reason, tracer, result, time.perf_counter() - started)
-        self._cache[signature] = trace
+        trace = Trace(self, signature, reason, tracer, outputs, rebuild_result,
+                      time.perf_counter() - started)
+        self._cache.setdefault(signature, []).insert(0, trace)
         self.traces.append(trace)
-        return trace
+        return result
 
 
 class _Step:
     """One recorded operation: a Function (differentiable) or a plain array function."""
-    __slots__ = ("fn", "is_function", "inputs", "options", "needs", "op", "shape", "dtype")
+    __slots__ = ("fn", "is_function", "inputs", "options", "needs", "op", "shape", "dtype",
+                 "copy_args", "shares_input", "invalid", "node")
 
-    def __init__(self, fn, is_function, inputs, options, needs, out):
+    def __init__(self, fn, is_function, inputs, options, needs, out, copy_args, shares_input):
         self.fn, self.is_function, self.inputs, self.options = fn, is_function, inputs, options
         self.needs = needs                 # per input: whether a gradient flows to it
         self.op = fn.op if is_function else getattr(fn, "__name__", "op")
         self.shape, self.dtype = tuple(out.data.shape), out.data.dtype
+        self.copy_args = copy_args         # inputs to copy before the op reads them
+        self.shares_input = shares_input   # the result is input 0's memory (a view, a write)
+        self.invalid = None                # why backward must refuse, if it must
+        # the eager node of this very op, while tracing (not the node of an op whose
+        # result a write stored)
+        self.node = out.grad_fn if type(out.grad_fn) is fn else None
 
 
 class _Tracer:
-    """Receives every op run while `fn` is being traced (see autograd.Function.apply)."""
+    """Receives every op run while `fn` is being traced (see autograd.Function.apply).
+
+    A value is ("in", k) an input, ("cap", k) a captured tensor (read by reference on
+    every call: a model's parameters), ("new", k) a tensor the function made itself
+    (kept as it was when made), ("op", j) the result of step j, or ("py", v) a Python
+    value or array used as it is. An in-place op changes which value a tensor holds:
+    `refs` maps each tensor to the value it holds now."""
 
     def __init__(self, inputs):
-        # a value is ("in", k) an input, ("cap", k) a captured tensor, ("op", j) the
-        # result of step j, or ("py", v) a Python value or array used as it is
         self.refs = {id(t): ("in", k) for k, t in enumerate(inputs)}
         self.inputs = list(inputs)
         self.captured = []
+        self.made = []                     # what each tensor made by fn held when made
         self.steps = []
         self.grad_flows = {("in", k): t.requires_grad for k, t in enumerate(inputs)}
+        self.copies = set()                # ids of tensors that are copies of a value
+        self.modules = {}                  # id -> (module, its state when called)
         self.keep = list(inputs)           # holds every traced tensor, so ids stay unique
 
     def ref(self, x):
@@ -133,13 +162,65 @@ class _Tracer:
             self.grad_flows[r] = x.requires_grad
         return r
 
+    def created(self, tensor):
+        r = self.refs[id(tensor)] = ("new", len(self.made))
+        self.made.append(tensor.data.copy())
+        self.keep.append(tensor)
+        self.grad_flows[r] = tensor.requires_grad
+
+    def alias(self, tensor, source, copy):
+        self.refs[id(tensor)] = self.ref(source)
+        self.keep.append(tensor)
+        if copy:
+            self.copies.add(id(tensor))
+        else:
+            self.copies.discard(id(tensor))
+
+    def saw_module(self, module):
+        if id(module) not in self.modules:
+            self.modules[id(module)] = (module, _module_state(module))
+
     def record(self, fn, inputs, options, out, is_function):
         refs = tuple(self.ref(x) for x in inputs)
-        needs = tuple(is_function and self.grad_flows.get(r, False) for r in refs)
-        self.steps.append(_Step(fn, is_function, refs, options, needs, out))
+        if fn is GetItem or fn is CopySlices:
+            self._check_index(fn, inputs, refs, options)
+        needs = tuple(is_function and r[0] != "py" and self.grad_flows.get(r, False)
+                      for r in refs)
+        copy_args = tuple(k for k, x in enumerate(inputs)
+                          if isinstance(x, Tensor) and id(x) in self.copies)
+        shares = fn is CopySlices or (out is not None and out._view is not None
+                                      and out._vc is inputs[0]._vc)
+        self.steps.append(_Step(fn, is_function, refs, options, needs,
+                                inputs[0] if out is None else out,
+                                copy_args, shares))
+        if out is None:       # a write that leaves the tensor's value, for gradients, as it was
+            return
         r = self.refs[id(out)] = ("op", len(self.steps) - 1)
+        self.copies.discard(id(out))
         self.grad_flows[r] = out.requires_grad
         self.keep.append(out)
+
+    def _check_index(self, fn, inputs, refs, options):
+        """Refuse what a replay would get wrong: a shape that depends on data."""
+        first_index = 1 if fn is GetItem else 2
+        for x, r in zip(inputs[first_index:], refs[first_index:]):
+            if fn is GetItem and x.data.dtype == np.bool_ and r[0] != "new":
+                raise CompileError(
+                    f"minigrad.compile cannot trace x[mask] with a boolean mask tensor: the "
+                    f"result's shape depends on the mask's values (now it has "
+                    f"{int(x.data.sum())} elements), and a trace has fixed shapes, so the "
+                    "next call could select a different number. torch.compile stops its "
+                    "graph at the same place (a graph break: 'Dynamic shape operator ... "
+                    "output shape depends on input Tensor data'), and minigrad.compile "
+                    "cannot split a function in two. Keep the shape fixed, e.g. "
+                    "minigrad.where(mask, x, 0), or index with the mask outside the "
+                    "compiled function. (Writing through a mask, x[mask] = 0, is fine.)")
+        for _, extra, _ in options.get("steps", ()):
+            if any(self.ref(t)[0] != "new" for t in extra):
+                raise CompileError(
+                    "minigrad.compile cannot replay an in-place write into x[i] where i is "
+                    "a tensor holding one integer; index with a Python int (int(i) makes "
+                    "the trace keep its value) or write with x[i] = value directly")
 
     def is_traced(self, tensor):
         r = self.refs.get(id(tensor))
@@ -148,9 +229,36 @@ class _Tracer:
     def escaped(self, tensor, how):
         if self.is_traced(tensor):
             warnings.warn(
-                f"minigrad.compile: {how} turns a traced tensor into a Python value; the "
-                "trace keeps what it was now (a branch taken, a number computed) and "
-                "replays it for every later input", TracerWarning, stacklevel=4)
+                f"minigrad.compile: {how} takes a traced tensor's value out of the trace; "
+                "the trace keeps what it was now (a branch taken, a number computed, a "
+                "copy made) and replays it for every later input", TracerWarning,
+                stacklevel=4)
+
+
+def _module_state(module):
+    """What a trace assumed about a module it called: its mode, and which parameters,
+    buffers and submodules it had (by identity)."""
+    return (module.training, tuple(module._parameters.items()),
+            tuple(getattr(module, "_buffers", {}).items()), tuple(module._modules.items()))
+
+
+def _module_change(module, state):
+    """A sentence saying how `module` differs from `state`, or None if it does not."""
+    training, *tables = state
+    name = type(module).__name__
+    if module.training != training:
+        return f"{name} was switched to {'train' if module.training else 'eval'}() mode"
+    now = (module._parameters, getattr(module, "_buffers", {}), module._modules)
+    for kind, before, current in zip(("parameter", "buffer", "submodule"), tables, now):
+        if len(before) != len(current):
+            return f"a {kind} of {name} was added or removed"
+        for key, value in before:
+            if current.get(key, _MISSING) is not value:
+                return f"{kind} {key!r} of {name} was replaced by another object"
+    return None
+
+
+_MISSING = object()
 
 
 class Trace:
@@ -162,26 +270,44 @@ class Trace:
     seconds: how long tracing took.
     """
 
-    def __init__(self, owner, signature, reason, tracer, result, seconds):
+    def __init__(self, owner, signature, reason, tracer, outputs, rebuild_result, seconds):
         self.signature, self.reason, self.seconds = signature, reason, seconds
         self.number = len(owner.traces) + 1
         self.n_inputs = len(tracer.inputs)
         self.captured = tracer.captured
         self._captured_kinds = [_kind(t) for t in self.captured]
-        outputs, self._rebuild_result = _outputs(result)
+        self._modules = list(tracer.modules.values())
+        self._modules_seen_at = autograd.module_changes()
+        self._rebuild_result = rebuild_result
         self.outputs = [tracer.ref(t) for t in outputs]
+        saved_arguments = set()
+        for step in tracer.steps:
+            if step.node is None:
+                continue
+            # Values a step saved for backward and the function then changed in place:
+            # eager backward would refuse them, and so does every replay's.
+            try:
+                step.node._check_versions()
+            except RuntimeError as error:
+                step.invalid = str(error)
+            # Inputs and captured tensors a step saves: a replay saves them too, so
+            # that changing one in place before backward() is refused as in eager mode.
+            for *_, which, _ in step.node._versions:
+                if which >= 0 and step.inputs[which][0] in ("in", "cap"):
+                    saved_arguments.add(step.inputs[which])
+            step.node = None
         self.steps, self.eliminated = _eliminate_dead_code(tracer.steps, self.outputs)
         self.ops = [s.op for s in self.steps if s is not None]
         self.grad_flows = tracer.grad_flows
-        self._compile_program()
+        self._compile_program(tracer.made, saved_arguments)
 
-    def _compile_program(self):
+    def _compile_program(self, made, saved_arguments):
         """Lay every value out in one flat list of slots, so a replay indexes a list:
-        the inputs, the captured tensors, each kept step's result, the Python values."""
+        the inputs, the captured tensors, each kept step's result, the constants."""
         first_result = self.n_inputs + len(self.captured)
         result_slot = {j: first_result + k
                        for k, j in enumerate(j for j, s in enumerate(self.steps) if s)}
-        constants = []
+        constants, constant_slot = [], {}
 
         def slot(ref):
             kind, k = ref
@@ -191,8 +317,11 @@ class Trace:
                 return self.n_inputs + k
             if kind == "op":
                 return result_slot[k]
-            constants.append(k)
-            return first_result + len(result_slot) + len(constants) - 1
+            if kind == "new" and ref in constant_slot:
+                return constant_slot[ref]
+            constants.append(made[k] if kind == "new" else k)
+            constant_slot[ref] = first_result + len(result_slot) + len(constants) - 1
+            return constant_slot[ref]
 
         self._program = []
         for j, step in enumerate(self.steps):
@@ -200,24 +329,57 @@ class Trace:
                 args = tuple(slot(r) for r in step.inputs)
                 self._program.append((step, args, result_slot[j]))
         self._output_slots = [slot(r) for r in self.outputs]
+        self._saved_arguments = sorted(slot(r) for r in saved_arguments)
         self._blank = [None] * len(result_slot) + constants
+        self._first_blank, self._constant_slots = first_result, constant_slot
+        # A tensor the function made is made anew by each eager call; a replay copies
+        # the ones that are written into or handed out, so no call sees another's.
+        fresh = {self._root(r) for r in self.outputs}
+        fresh.update(self._root(s.inputs[0]) for s in self.steps if s and s.fn is CopySlices)
+        self._fresh = sorted(constant_slot[r] for r in fresh if r[0] == "new")
+
+    def _root(self, ref):
+        """The value whose memory `ref` lives in (through views and in-place writes)."""
+        while ref[0] == "op" and self.steps[ref[1]].shares_input:
+            ref = self.steps[ref[1]].inputs[0]
+        return ref
 
     def __repr__(self):
         return (f"<trace {self.number}: {len(self.ops)} ops, "
                 f"{len(self.eliminated)} eliminated; made because {self.reason}>")
 
-    def captures_unchanged(self):
-        return all(_kind(t) == k for t, k in zip(self.captured, self._captured_kinds))
+    def guard_failure(self):
+        """Why this trace no longer fits the world it was made in, or None if it does:
+        a captured tensor changed kind, or a module it called changed mode or had a
+        parameter, buffer or submodule replaced."""
+        for k, (t, kind) in enumerate(zip(self.captured, self._captured_kinds)):
+            if _kind(t) != kind:
+                return (f"captured tensor {k} changed: {_describe(('tensor',) + kind)} -> "
+                        f"{_describe(('tensor',) + _kind(t))}")
+        if self._modules_seen_at != autograd.module_changes():   # else none changed
+            for module, state in self._modules:
+                change = _module_change(module, state)
+                if change:
+                    return change
+            self._modules_seen_at = autograd.module_changes()
+        return None
 
     def replay(self, inputs):
-        if not self.outputs:
-            return self._rebuild_result([])
         arguments = list(inputs) + self.captured
-        if len(self.outputs) == 1:
-            return self._rebuild_result([_Replay.apply(*arguments, trace=self, pick=0)])
-        box = []
-        bundle = _Replay.apply(*arguments, trace=self, pick=box)
-        return self._rebuild_result([_Pick.apply(bundle, k, value=v) for k, v in enumerate(box)])
+        # an output requires grad only where one did in the eager run that was traced
+        flows = [bool(self.grad_flows.get(r)) for r in self.outputs]
+        with autograd.set_grad_enabled(autograd.is_grad_enabled() and any(flows)):
+            if len(self.outputs) == 1:
+                return self._rebuild_result([_Replay.apply(*arguments, trace=self, pick=0)])
+            if not self.outputs and not self._program:
+                return self._rebuild_result([])
+            box = []
+            bundle = _Replay.apply(*arguments, trace=self, pick=box)
+        outputs = []
+        for k, (value, flow) in enumerate(zip(box, flows)):
+            with autograd.set_grad_enabled(autograd.is_grad_enabled() and flow):
+                outputs.append(_Pick.apply(bundle, k, value=value))
+        return self._rebuild_result(outputs)
 
     def graph(self):
         """The static graph as plain data, in `minigrad.graph()`'s format (no values);
@@ -242,6 +404,9 @@ class Trace:
                 t = self.captured[k]
                 return tensor_node(ref, t.shape, t.data.dtype,
                                    "parameter" if t.requires_grad else "input", "captured")
+            if kind == "new":
+                constant = self._blank[self._constant_slots[ref] - self._first_blank]
+                return tensor_node(ref, constant.shape, constant.dtype, "input", "constant")
             step = self.steps[k]
             role = "output" if ref in self.outputs else "intermediate"
             return tensor_node(ref, step.shape, step.dtype, role)
@@ -262,8 +427,11 @@ class Trace:
 
 
 def _eliminate_dead_code(steps, outputs):
-    """Keep only the steps some output depends on; the others become None."""
+    """Keep only the steps some output depends on, and every write into memory with the
+    steps it depends on (a write may be seen through a view, or by the caller); the
+    others become None."""
     live = {k for kind, k in outputs if kind == "op"}
+    live.update(j for j, s in enumerate(steps) if s.fn is CopySlices)
     for j in range(len(steps) - 1, -1, -1):
         if j in live:
             live.update(k for kind, k in steps[j].inputs if kind == "op")
@@ -279,19 +447,27 @@ class _Replay(Function):
     def forward(ctx, *arrays, trace, pick):
         # pick: which output to return, or a list to put all the outputs in
         values = [*arrays, *trace._blank]
+        for i in trace._fresh:
+            values[i] = values[i].copy()
         contexts = []
         for step, args, out_slot in trace._program:
+            inputs = [values[i] for i in args]
+            for k in step.copy_args:            # the old value of an in-place op
+                inputs[k] = inputs[k].copy()
             if step.is_function:
                 c = step.fn()
                 c.needs_input_grad = step.needs
-                out = step.fn.forward(c, *[values[i] for i in args], **step.options)
+                out = step.fn.forward(c, *inputs, **step.options)
             else:
-                c, out = None, step.fn(*[values[i] for i in args], **step.options)
+                c, out = None, step.fn(*inputs, **step.options)
             if isinstance(out, np.generic):    # full reductions give NumPy scalars
                 out = np.asarray(out)
             values[out_slot] = out
             contexts.append(c)
         ctx.trace, ctx.contexts, ctx.pick, ctx.n_values = trace, contexts, pick, len(values)
+        # The arguments (inputs, captured tensors) that steps saved for backward: saved
+        # here too, so the version check sees an in-place change made before backward.
+        ctx.save_for_backward(*[arrays[i] for i in trace._saved_arguments])
         if type(pick) is int:
             return values[trace._output_slots[pick]]
         pick.extend(values[i] for i in trace._output_slots)  # _Pick hands out each one
@@ -299,6 +475,7 @@ class _Replay(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        ctx.saved_tensors          # refuses a second backward once the graph is freed
         trace = ctx.trace
         grads = [None] * ctx.n_values
 
@@ -314,6 +491,8 @@ class _Replay(Function):
             g = grads[out_slot]
             if g is None or c is None or True not in step.needs:
                 continue
+            if step.invalid:
+                raise RuntimeError(step.invalid)
             inputs_grads = step.fn.backward(c, g)
             if type(inputs_grads) is not tuple:
                 inputs_grads = (inputs_grads,)
@@ -321,6 +500,10 @@ class _Replay(Function):
                 if need and gi is not None:
                     add(i, gi)
         return tuple(grads[:trace.n_inputs + len(trace.captured)])
+
+    def _release(self):
+        super()._release()
+        self.contexts = None       # every step's saved values
 
     def name(self):
         return "CompiledBackward"
@@ -358,7 +541,7 @@ class _Pick(Function):
 
 def _kind(t):
     data = t.data
-    return (data.shape, data.dtype, type(data), t.requires_grad)
+    return (data.shape, data.dtype, data.strides, type(data), t.requires_grad)
 
 
 def _flatten(tree):
@@ -382,7 +565,7 @@ def _flatten(tree):
             hash(x)
         except TypeError:
             return ("object", id(x))
-        return ("value", x)
+        return ("value", type(x), x)     # by type too: 1, 1.0 and True are equal in Python
 
     args, kwargs = tree
     signature = tuple(walk(a) for a in args) + (("kwargs",) + tuple(
@@ -437,12 +620,21 @@ def _why_new(signature, earlier):
     return "; ".join(differences(closest)) or "new inputs"
 
 
+def _contiguous_strides(shape, dtype):
+    strides, step = [], dtype.itemsize
+    for n in reversed(shape):
+        strides.append(step)
+        step *= max(n, 1)
+    return tuple(reversed(strides))
+
+
 def _describe(entry):
     if entry[0] == "tensor":
-        _, shape, dtype, array_type, grad = entry
+        _, shape, dtype, strides, array_type, grad = entry
         device = "cpu" if array_type is np.ndarray else "cuda"
-        return (f"tensor{list(shape)} {dtype.name} on {device}"
+        layout = "" if strides == _contiguous_strides(shape, dtype) else f", strides {strides}"
+        return (f"tensor{list(shape)} {dtype.name} on {device}{layout}"
                 f"{', requires_grad' if grad else ''}")
     if entry[0] == "value":
-        return f"Python value {entry[1]!r}"
+        return f"Python {entry[1].__name__} {entry[2]!r}"
     return entry[0]

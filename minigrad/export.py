@@ -5,6 +5,7 @@ The result is JSON-ready: lists of dicts holding strings, numbers and lists, so 
 """
 import numpy as np
 
+from .autograd import made_by
 from .tensor import Tensor
 
 # Tensors with at most this many elements are exported in full; larger ones as a summary.
@@ -27,32 +28,38 @@ def graph(output, names=None, values=True, grads=True):
     labels = {id(t): name for name, t in (names or {}).items()}
     nodes, edges, tensor_ids, op_ids = [], [], {}, {}
 
-    def tensor_node(t):
-        if id(t) in tensor_ids:
-            return tensor_ids[id(t)]
+    def tensor_node(t, maker):
+        """The node of tensor `t` as made by `maker` (its grad_fn then): a tensor
+        changed in place since has a node for each of its versions in the graph."""
+        key = (id(t), id(maker))
+        if key in tensor_ids:
+            return tensor_ids[key]
         tid = f"t{len(tensor_ids)}"
-        tensor_ids[id(t)] = tid
-        if t is output:
+        tensor_ids[key] = tid
+        current = maker is t.grad_fn
+        if t is output and current:
             role = "output"
-        elif t.grad_fn is not None:
+        elif maker is not None:
             role = "intermediate"
         else:
             role = "parameter" if t.requires_grad else "input"
-        node = {"id": tid, "kind": "tensor", "label": labels.get(id(t), ""),
+        label = labels.get(id(t), "")
+        if not current:
+            label = (label + " " if label else "") + "(before an in-place change)"
+        node = {"id": tid, "kind": "tensor", "label": label,
                 "shape": list(t.shape), "dtype": t.dtype.name, "role": role,
-                "requires_grad": bool(t.requires_grad), "is_leaf": t.grad_fn is None}
-        if values:
-            node["value"] = summarize(t.data)
+                "requires_grad": bool(t.requires_grad), "is_leaf": maker is None}
+        if values:     # an earlier version's values are gone: its memory was overwritten
+            node["value"] = summarize(t.data) if current else None
         if grads:
-            node["grad"] = None if t.grad is None else summarize(t.grad.data)
+            node["grad"] = None if t.grad is None or not current else summarize(t.grad.data)
         nodes.append(node)
         return tid
 
-    stack = [output]
-    tensor_node(output)
+    stack = [(output, output.grad_fn)]
+    tensor_node(output, output.grad_fn)
     while stack:
-        t = stack.pop()
-        fn = t.grad_fn
+        t, fn = stack.pop()
         if fn is None:
             continue
         if id(fn) not in op_ids:
@@ -61,11 +68,13 @@ def graph(output, names=None, values=True, grads=True):
                           "saved_shapes": saved_shapes(fn), "freed": fn.saved_shapes is None})
             for x in fn.inputs:
                 if isinstance(x, Tensor):
-                    seen = id(x) in tensor_ids
-                    edges.append({"source": tensor_node(x), "target": oid})
+                    maker = made_by(x, fn)   # x's grad_fn when fn ran (an in-place op
+                                             # may have given x a new one since)
+                    seen = (id(x), id(maker)) in tensor_ids
+                    edges.append({"source": tensor_node(x, maker), "target": oid})
                     if not seen:
-                        stack.append(x)
-        edges.append({"source": op_ids[id(fn)], "target": tensor_ids[id(t)]})
+                        stack.append((x, maker))
+        edges.append({"source": op_ids[id(fn)], "target": tensor_ids[(id(t), id(fn))]})
     return {"nodes": nodes, "edges": edges}
 
 

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from .autograd import bump_version
 from .kernels import ElementwiseKernel
 from .tensor import Tensor
 
@@ -40,9 +41,16 @@ class Optimizer:
                     p.grad = Tensor(np.zeros_like(p.data))
 
     def _with_grads(self):
-        """(group, parameter, gradient array) for every parameter that has a gradient."""
-        return [(group, p, p.grad.data) for group in self.param_groups
-                for p in group["params"] if p.grad is not None]
+        """(group, parameter, gradient array) for every parameter that has a gradient.
+        Each is about to be changed in place, so its version counter moves on now: a
+        graph that saved it refuses to backpropagate through the old values."""
+        found = []
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    found.append((group, p, p.grad.data))
+                    bump_version(p)
+        return found
 
 
 def _decayed(g, decay, p):
@@ -85,10 +93,14 @@ sgd_momentum_update = ElementwiseKernel(
 class SGD(Optimizer):
     """p <- p - lr * v, with v = momentum * v + g and g = grad + weight_decay * p."""
 
-    def __init__(self, params, lr, momentum=0, weight_decay=0):
-        if lr < 0 or momentum < 0 or weight_decay < 0:
-            raise ValueError(f"SGD needs lr, momentum and weight_decay >= 0, got "
-                             f"{lr}, {momentum}, {weight_decay}")
+    def __init__(self, params, lr=1e-3, momentum=0, weight_decay=0):
+        # PyTorch's checks, word for word (it lets a NaN learning rate through for SGD)
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
 
     def step(self):
@@ -130,9 +142,16 @@ class Adam(Optimizer):
     """Adam (Kingma & Ba, 2015) with bias-corrected first and second moments."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0):
-        if lr < 0 or eps < 0 or not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
-            raise ValueError(f"Adam needs lr >= 0, eps >= 0 and betas in [0, 1), got "
-                             f"lr={lr}, betas={betas}, eps={eps}")
+        # PyTorch's checks, word for word; written `not 0 <= x` so that NaN fails them
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        for k in (0, 1):
+            if not 0.0 <= betas[k] < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {k}: {betas[k]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
 
     def step(self):

@@ -11,29 +11,37 @@ import numpy as np
 from . import autograd, backend
 from . import dtypes as _dt
 from .ops import elementwise as E, linalg, nn as N, reduce as R, shape as S
+from .errors import broadcast_mismatch, shape_error
 from .ops.util import normalize_dims
 
 
 class Tensor:
-    __slots__ = ("data", "requires_grad", "grad", "grad_fn", "_hooks", "__weakref__")
+    # _vc: the version counter of the memory (autograd.VersionCounter, shared by views;
+    # None until needed); _view: autograd.ViewInfo if this tensor is a view, else None;
+    # _rebases: the grad_fns in-place ops replaced (see autograd.rebase), else None
+    __slots__ = ("data", "requires_grad", "grad", "grad_fn", "_hooks", "_vc", "_view",
+                 "_rebases", "__weakref__")
     __array_priority__ = 1000   # so that `ndarray + tensor` defers to Tensor.__radd__
 
     def __init__(self, data, requires_grad=False):
         if isinstance(data, Tensor):
+            autograd.escaped(data, "making a new tensor from it")
             data = data.data
         self.data = as_array(data)
         self.grad = None
         self.grad_fn = None
-        self._hooks = None
+        self._hooks = self._vc = self._view = self._rebases = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
+        autograd.created(self)
 
     @classmethod
     def _make(cls, data, requires_grad, grad_fn):
         """Wrap an array the engine just computed (no checks, no copy)."""
         t = object.__new__(Tensor)
-        t.data, t.requires_grad, t.grad, t.grad_fn, t._hooks = data, requires_grad, None, grad_fn, None
+        t.data, t.requires_grad, t.grad, t.grad_fn = data, requires_grad, None, grad_fn
+        t._hooks = t._vc = t._view = t._rebases = None
         return t
 
     # ------------------------------------------------------------------ properties
@@ -57,6 +65,16 @@ class Tensor:
     @property
     def is_leaf(self):
         return self.grad_fn is None
+
+    @property
+    def _version(self):
+        """How many in-place changes this tensor's memory has seen (shared with views)."""
+        return 0 if self._vc is None else self._vc.value
+
+    @property
+    def _base(self):
+        """The tensor whose memory this view shares, or None if this is not a view."""
+        return None if self._view is None else self._view.base
 
     @property
     def T(self):
@@ -122,8 +140,11 @@ class Tensor:
         return format(repr(self), spec)
 
     def detach(self):
-        """The same values, cut off from the graph (shares memory, like PyTorch)."""
-        return autograd.untracked(_same, (self,), Tensor._make(self.data, False, None))
+        """The same values, cut off from the graph. It shares memory and the version
+        counter with this tensor, as in PyTorch: changing it in place is seen here."""
+        out = Tensor._make(self.data, False, None)
+        out._vc = autograd.counter(self)
+        return autograd.untracked(_same, (self,), out)
 
     def requires_grad_(self, requires_grad=True):
         if requires_grad and self.data.dtype.kind != "f":
@@ -285,50 +306,231 @@ class Tensor:
     def __pos__(self):
         return self
 
-    # in-place updates, for `with no_grad(): w -= lr * w.grad`
-    def _check_inplace(self):
-        if self.requires_grad and autograd.is_grad_enabled():
-            raise RuntimeError(
-                "a tensor that requires grad is being changed in place, which would "
-                "invalidate the graph; do the update inside `with minigrad.no_grad():`")
-
-    def _inplace(self, ufunc, other):
-        self._check_inplace()
-        other = other.data if isinstance(other, Tensor) else other
-        ufunc(self.data, other, out=self.data, casting="same_kind")
-        return self
+    # ------------------------------------------------------------- in place
+    #
+    # An in-place op changes the tensor's memory, so it bumps the memory's version counter
+    # (shared with every view of it; see autograd.py). With no graph to record (inside
+    # no_grad(), or nothing involved requires grad) that is all: NumPy writes into the
+    # array. Otherwise the new value is computed out of place, by the ordinary op, from a
+    # copy of the old value, then written into the tensor's memory, and the tensor takes
+    # that op as its grad_fn: the graph sees `y += 1` as `y = y + 1`. A view writes into
+    # its base through CopySlices, which becomes the base's grad_fn.
 
     def __iadd__(self, other):
-        return self._inplace(np.add, other)
+        return self._arithmetic_(np.add, Tensor.__add__, other)
 
     def __isub__(self, other):
-        return self._inplace(np.subtract, other)
+        return self._arithmetic_(np.subtract, Tensor.__sub__, other)
 
     def __imul__(self, other):
-        return self._inplace(np.multiply, other)
+        return self._arithmetic_(np.multiply, Tensor.__mul__, other)
 
     def __itruediv__(self, other):
-        return self._inplace(np.divide, other)
+        return self._arithmetic_(np.divide, Tensor.__truediv__, other)
+
+    def add_(self, other, alpha=1):
+        return self.__iadd__(other if alpha == 1 else other * alpha)
+
+    def sub_(self, other, alpha=1):
+        return self.__isub__(other if alpha == 1 else other * alpha)
+
+    def mul_(self, other):
+        return self.__imul__(other)
+
+    def div_(self, other):
+        return self.__itruediv__(other)
+
+    def pow_(self, exponent):
+        return self._inplace(Tensor.__pow__, exponent)
+
+    def neg_(self):
+        return self._inplace(Tensor.__neg__)
+
+    def exp_(self):
+        return self._inplace(Tensor.exp)
+
+    def log_(self):
+        return self._inplace(Tensor.log)
+
+    def sqrt_(self):
+        return self._inplace(Tensor.sqrt)
+
+    def abs_(self):
+        return self._inplace(Tensor.abs)
+
+    def tanh_(self):
+        return self._inplace(Tensor.tanh)
+
+    def sigmoid_(self):
+        return self._inplace(Tensor.sigmoid)
+
+    def relu_(self):
+        return self._inplace(Tensor.relu)
+
+    def clamp_(self, min=None, max=None):  # noqa: A002
+        return self._inplace(Tensor.clamp, min, max)
+
+    clip_ = clamp_
+
+    def copy_(self, src):
+        """Copy `src` (broadcast to this shape, cast to this dtype) into this tensor."""
+        if not isinstance(src, Tensor):
+            src = Tensor(as_array(src))
+        return self._inplace(_copy_from, src)
 
     def fill_(self, value):
-        self._check_inplace()
-        self.data[...] = value.data if isinstance(value, Tensor) else value
-        return self
+        if isinstance(value, Tensor) and value.ndim != 0:
+            raise RuntimeError(f"fill_ only supports a 0-dimensional value tensor, but got "
+                               f"one with {value.ndim} dimensions")
+        return self._inplace(_copy_from, value)
 
     def zero_(self):
         return self.fill_(0)
 
-    def copy_(self, source):
-        return self.fill_(as_array(source))
-
     def __setitem__(self, index, value):
-        self._check_inplace()
-        self.data[_index(index)] = value.data if isinstance(value, Tensor) else value
+        template, index_tensors = _index(index)
+        if not self._records_inplace(value):
+            try:
+                self.data[S.fill_index(template, [i.data for i in index_tensors])] = \
+                    value.data if isinstance(value, Tensor) else value
+            except (ValueError, IndexError) as error:
+                raise S.CopySlices.explain((self,), {}, error) from None
+            autograd.bump_version(self)
+            return
+        self._check_writable()
+        if isinstance(value, Tensor) and value.data.dtype != self.data.dtype:
+            value = E.Cast.apply(value, dtype=self.data.dtype)
+        self._store(value, template, index_tensors)
+
+    def _records_inplace(self, *others):
+        """Whether an in-place op on this tensor goes through the graph (or a trace)."""
+        if autograd.tracing():
+            return True
+        if not autograd.is_grad_enabled():
+            return False
+        return self.requires_grad or self._view is not None or any(
+            isinstance(o, Tensor) and o.requires_grad for o in others)
+
+    def _check_writable(self):
+        """PyTorch's rules for changing a tensor in place while gradients are recorded."""
+        if not autograd.is_grad_enabled():
+            return
+        info = self._view
+        if info is None:
+            if self.requires_grad and self.grad_fn is None:
+                raise RuntimeError(
+                    "a leaf Variable that requires grad is being used in an in-place "
+                    "operation. Its .grad is filled by backward() from the graph it took "
+                    "part in, which the change would corrupt; update it inside `with "
+                    "minigrad.no_grad():` (as optimizers do), or compute a new tensor.")
+            return
+        base = info.base
+        if base.requires_grad and base.grad_fn is None:
+            raise RuntimeError(
+                "a view of a leaf Variable that requires grad is being used in an in-place "
+                "operation; change it inside `with minigrad.no_grad():`, or compute a new "
+                "tensor.")
+        if not info.made_in_grad_mode and base.requires_grad:
+            raise RuntimeError(
+                "A view was created in no_grad mode and is being modified inplace with grad "
+                "mode enabled: whether the change belongs in the graph is ambiguous. Make "
+                "the view and change it both inside no_grad() (not recorded) or both "
+                "outside it (recorded).")
+
+    def _arithmetic_(self, ufunc, op, other):
+        if self._records_inplace(other):
+            return self._inplace(op, other)
+        try:        # the fast path: no graph to record, NumPy writes into the array
+            ufunc(self.data, other.data if isinstance(other, Tensor) else other,
+                  out=self.data, casting="same_kind")
+        except (TypeError, ValueError) as error:
+            raise self._inplace_error(other, error) from None
+        autograd.bump_version(self)
+        return self
+
+    def _inplace(self, op, *args):
+        """self <- op(self, *args), in place; `op` computes the new value out of place."""
+        if self._records_inplace(*args):
+            self._check_writable()
+            if self._view is not None:
+                autograd.refresh_view(self)
+            # the old value, in memory of its own: an op that saves its input for
+            # backward (mul, pow, ...) must not see the write that follows
+            old = Tensor._make(self.data.copy(), self.requires_grad, self.grad_fn)
+            autograd.alias(old, self, copy=True)
+        else:
+            old = Tensor._make(self.data, False, None)
+        self._write(op(old, *args))
+        return self
+
+    def _write(self, new):
+        """Store tensor `new` in this tensor's memory, in place."""
+        if new.shape != self.shape:
+            raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the "
+                               f"broadcast shape {list(new.shape)}: an in-place op cannot "
+                               "change a tensor's shape")
+        if new.data.dtype != self.data.dtype:
+            if not np.can_cast(new.data.dtype, self.data.dtype, casting="same_kind"):
+                raise RuntimeError(
+                    f"result type {new.dtype.name} can't be cast to the desired output type "
+                    f"{self.dtype.name}: an in-place op keeps the tensor's dtype; compute a "
+                    "new tensor instead (x = x + 0.5), or convert x first")
+            new = E.Cast.apply(new, dtype=self.data.dtype)
+        if self._view is not None:
+            self._store(new)
+            return
+        self.data[...] = new.data
+        autograd.bump_version(self)
+        if new.requires_grad:
+            autograd.rebase(self, new.grad_fn)
+            autograd.moved_output(new.grad_fn, new.data, self)
+        autograd.wrote(self, new)
+
+    def _store(self, value, index=None, index_tensors=()):
+        """Write `value` into this tensor, or into self[index], through the base's memory:
+        the base takes CopySlices as its grad_fn, and a view's grad_fn is made again."""
+        info = self._view
+        base, steps = (self, ()) if info is None else (info.base, info.steps)
+        old = Tensor._make(base.data, base.requires_grad, base.grad_fn)
+        old._vc = base._vc
+        autograd.alias(old, base)
+        out = S.CopySlices.apply(old, value, *index_tensors, steps=steps, index=index)
+        autograd.bump_version(base)
+        if autograd.is_grad_enabled():  # else base stays, for gradients, what it was
+            autograd.alias(base, out)
+        if out.requires_grad:
+            autograd.rebase(base, out.grad_fn)
+        if base is not self:
+            autograd.refresh_view(self)
+            if index is None and isinstance(value, Tensor) and value.requires_grad:
+                autograd.moved_output(value.grad_fn, value.data, self)
+
+    def _inplace_error(self, other, error):
+        other_shape = other.shape if isinstance(other, Tensor) else np.shape(other)
+        if isinstance(error, TypeError):
+            result = np.result_type(self.data, other.data if isinstance(other, Tensor) else other)
+            return RuntimeError(
+                f"result type {result} can't be cast to the desired output type "
+                f"{self.dtype.name}: an in-place op keeps the tensor's dtype; compute a new "
+                "tensor instead (x = x + 0.5), or convert x first")
+        try:
+            wanted = np.broadcast_shapes(self.shape, other_shape)
+        except ValueError:
+            return shape_error("in-place op", [self.shape, other_shape],
+                               broadcast_mismatch([self.shape, other_shape]) or str(error))
+        return RuntimeError(f"output with shape {list(self.shape)} doesn't match the "
+                            f"broadcast shape {list(wanted)}: an in-place op cannot change "
+                            "a tensor's shape")
 
     # ------------------------------------------------------------- comparisons
 
     def _compare(self, ufunc, other):
-        result = ufunc(self.data, other.data if isinstance(other, Tensor) else other)
+        try:
+            result = ufunc(self.data, other.data if isinstance(other, Tensor) else other)
+        except ValueError:
+            shapes = [self.shape, np.shape(other)]
+            raise shape_error(ufunc.__name__, shapes, broadcast_mismatch(shapes)
+                              or "they do not broadcast") from None
         if isinstance(result, np.generic):     # 0-d inputs give a NumPy scalar
             result = np.asarray(result)
         return autograd.untracked(ufunc, (self, other), Tensor._make(result, False, None))
@@ -416,7 +618,10 @@ class Tensor:
         """max() is the largest element; max(dim) gives (values, indices) as in PyTorch."""
         if dim is None:
             return R.Amax.apply(self)
-        return MaxResult(self.amax(dim, keepdim), self.argmax(dim, keepdim))
+        # the gradient goes to the element `indices` names, not shared among ties as
+        # amax shares it
+        return MaxResult(R.MaxDim.apply(self, dim=dim, keepdim=keepdim),
+                         self.argmax(dim, keepdim))
 
     def argmax(self, dim=None, keepdim=False):
         result = Tensor._make(_argmax(self.data, dim, keepdim), False, None)
@@ -464,11 +669,13 @@ class Tensor:
 
     def transpose(self, dim0, dim1):
         dims = list(range(self.ndim))
+        (dim0,), (dim1,) = normalize_dims(dim0, self.ndim), normalize_dims(dim1, self.ndim)
         dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
         return S.Transpose.apply(self, dims=tuple(dims))
 
     def __getitem__(self, index):
-        return S.GetItem.apply(self, index=_index(index))
+        template, tensors = _index(index)
+        return S.GetItem.apply(self, *tensors, index=template)
 
 
 class MaxResult(tuple):
@@ -534,6 +741,14 @@ def _promote(a, b, true_div=False):
         if da == db and (da.kind == "f" or not true_div):
             return a, b
         target = _result_dtype(da, db, true_div)
+        if (a.data.ndim == 0) != (b.data.ndim == 0):
+            # PyTorch's rule for a 0-d tensor with one that has dimensions: the 0-d one
+            # decides the dtype only when it is of a higher kind (bool < int < float),
+            # so float32 + a 0-d float64 tensor stays float32
+            with_dims, zero_d = (db, da) if a.data.ndim == 0 else (da, db)
+            if _KINDS.index(with_dims.kind) >= _KINDS.index(zero_d.kind):
+                target = with_dims if with_dims.kind == "f" or not true_div \
+                    else _dt.default_float.np
         return (a if da == target else a.to(dtype=target),
                 b if db == target else b.to(dtype=target))
 
@@ -550,6 +765,9 @@ def _promote(a, b, true_div=False):
     return (t, other) if ta else (other, t)
 
 
+_KINDS = "bif"     # NumPy's dtype kinds: bool, signed integer, floating point
+
+
 def _result_dtype(da, db, true_div):
     if np.float64 in (da, db):
         return np.dtype(np.float64)
@@ -562,7 +780,7 @@ def _argmax(x, dim, keepdim):
     xp = backend.array_module(x)
     if dim is None:
         return xp.asarray(x.argmax(), np.int64)
-    return x.argmax(axis=dim, keepdims=keepdim).astype(np.int64)
+    return xp.asarray(x.argmax(axis=dim, keepdims=keepdim), np.int64)  # 0-d stays an array
 
 
 def _same(x):
@@ -585,16 +803,28 @@ def _shape_arg(shape):
 
 
 def _index(index):
-    """Turn tensors and lists inside an index into NumPy integer arrays."""
+    """Split an index into a template and the tensors in it. Tensors become inputs of the
+    op (so minigrad.compile replays them as they are on each call); lists become NumPy
+    integer arrays, fixed values like slices and ints."""
     if not isinstance(index, tuple):
         index = (index,)
-    out = []
+    template, tensors = [], []
     for i in index:
         if isinstance(i, Tensor):
-            i = i.data
+            if i.data.dtype.kind not in "biu":
+                raise IndexError(f"tensors used as indices must be long, int or bool "
+                                 f"tensors, not {i.dtype}")
+            tensors.append(i)
+            i = S.INDEX_TENSOR
         elif isinstance(i, list):
             i = np.asarray(i)
-        if isinstance(i, np.ndarray) and i.dtype.kind == "u":
-            i = i.astype(np.int64)
-        out.append(i)
-    return tuple(out)
+            if i.dtype.kind == "u":
+                i = i.astype(np.int64)
+        template.append(i)
+    return tuple(template), tuple(tensors)
+
+
+def _copy_from(old, src):
+    """The value copy_() and fill_() write: `src` broadcast to the tensor's shape, in its
+    dtype (`old`, the value overwritten, is an input so that it gets a zero gradient)."""
+    return S.Copy.apply(old, src, shape=old.shape, dtype=old.data.dtype)

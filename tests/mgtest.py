@@ -254,3 +254,70 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-6, rtol=1e-5, seed=SEED):
 def message_has_shape(msg: str, shape) -> bool:
     """True if ``msg`` writes ``shape`` as a Python tuple, e.g. '(2, 3)' or '(4,)'."""
     return str(tuple(shape)) in msg
+
+
+# --------------------------------------------------------------------------- programs
+# A *program* is a function of the library, ``program(T)``, written once with
+# PyTorch's names: ``T`` is ``torch`` on one run and ``minigrad`` on the other. It
+# returns what it wants compared (tensors, numbers, strings, lists and tuples of them).
+# The two runs must agree, or both raise an exception of the same kind.
+
+ERROR_KINDS = (IndexError, TypeError, ValueError, NotImplementedError, RuntimeError)
+
+
+def outcome(program, T):
+    """``("ok", value)`` or ``("raised", exception)`` for one run of ``program``."""
+    try:
+        return "ok", program(T)
+    except Exception as error:  # noqa: BLE001 -- which exception is what we compare
+        return "raised", error
+
+
+def error_kind(error):
+    return next((k for k in ERROR_KINDS if isinstance(error, k)), Exception)
+
+
+def assert_same_outcome(program, atol=None, rtol=None):
+    """Run ``program`` under PyTorch and under minigrad: the results agree (values,
+    shapes, dtypes), or both raise, and with the same kind of exception."""
+    t_kind, t_value = outcome(program, torch)
+    m_kind, m_value = outcome(program, mg)
+    if t_kind == "raised":
+        assert m_kind == "raised", (
+            f"PyTorch raises {type(t_value).__name__}: {t_value}\n"
+            f"but minigrad returns {m_value!r}")
+        assert isinstance(m_value, error_kind(t_value)), (
+            f"PyTorch raises {type(t_value).__name__} ({t_value}), minigrad "
+            f"{type(m_value).__name__} ({m_value})")
+        return t_value, m_value
+    if m_kind == "raised":
+        raise AssertionError(f"minigrad raises {type(m_value).__name__}: {m_value}\n"
+                             f"where PyTorch returns {t_value!r}") from m_value
+    assert_same_value(m_value, t_value, atol=atol, rtol=rtol)
+    return t_value, m_value
+
+
+def assert_same_value(m, t, where="result", atol=None, rtol=None):
+    """minigrad's value ``m`` equals PyTorch's ``t``, recursively."""
+    if isinstance(t, torch.Tensor):
+        assert isinstance(m, tensor_class()), f"{where}: minigrad gives {type(m).__name__}, not a tensor"
+        assert np_dtype_name(m) == np_dtype_name(t), (
+            f"{where}: dtype {np_dtype_name(m)} vs PyTorch's {np_dtype_name(t)}")
+        kind = to_numpy(t).dtype.kind
+        if kind == "f":
+            np.testing.assert_allclose(to_numpy(m), to_numpy(t), equal_nan=True, err_msg=where,
+                                       atol=TOLS[np_dtype_name(t)][0] if atol is None else atol,
+                                       rtol=TOLS[np_dtype_name(t)][1] if rtol is None else rtol)
+        else:
+            np.testing.assert_array_equal(to_numpy(m), to_numpy(t), err_msg=where)
+    elif isinstance(t, torch.dtype):
+        assert str(m).split(".")[-1] == str(t).split(".")[-1], f"{where}: {m} vs {t}"
+    elif isinstance(t, (list, tuple)):
+        assert isinstance(m, (list, tuple)) and len(m) == len(t), f"{where}: {m!r} vs {t!r}"
+        for k, (a, b) in enumerate(zip(m, t)):
+            assert_same_value(a, b, f"{where}[{k}]", atol, rtol)
+    elif isinstance(t, float):
+        assert isinstance(m, (int, float)), f"{where}: {m!r} vs {t!r}"
+        np.testing.assert_allclose(m, t, rtol=1e-6, equal_nan=True, err_msg=where)
+    else:
+        assert m == t, f"{where}: minigrad {m!r} vs PyTorch {t!r}"

@@ -34,15 +34,28 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise AttributeError("call super().__init__() before assigning attributes "
                                  "in a Module's __init__")
-        self._parameters.pop(name, None)
-        self._modules.pop(name, None)
-        if isinstance(value, Parameter):
+        # PyTorch's rules: a name that holds a parameter takes only a Parameter or None
+        # (a plain tensor would silently stop being trained), a submodule's name only a
+        # Module or None
+        if name in self._parameters and not (value is None or isinstance(value, Parameter)):
+            raise TypeError(f"cannot assign '{_type_name(value)}' as parameter '{name}' "
+                            "(minigrad.nn.Parameter or None expected); wrap it: "
+                            f"nn.Parameter(tensor), or copy values in with "
+                            f"`with no_grad(): module.{name}.copy_(tensor)`")
+        if name in self._modules and not (value is None or isinstance(value, Module)):
+            raise TypeError(f"cannot assign '{_type_name(value)}' as child module '{name}' "
+                            "(minigrad.nn.Module or None expected)")
+        autograd.module_changed()
+        if isinstance(value, Parameter) or (value is None and name in self._parameters):
+            self._modules.pop(name, None)
             self._parameters[name] = value
-        elif isinstance(value, Module):
+        elif isinstance(value, Module) or (value is None and name in self._modules):
+            self._parameters.pop(name, None)
             self._modules[name] = value
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name):
+        autograd.module_changed()
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
         object.__delattr__(self, name)
@@ -51,19 +64,21 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
+        if autograd._state.tracer is not None:    # minigrad.compile is tracing
+            autograd.module_called(self)
         return self.forward(*args, **kwargs)
 
     # ---------------------------------------------------------- traversal
 
     def named_children(self):
-        return iter(self._modules.items())
+        return ((name, m) for name, m in self._modules.items() if m is not None)
 
     def children(self):
-        return iter(self._modules.values())
+        return (m for _, m in self.named_children())
 
     def named_modules(self, prefix=""):
         yield prefix, self
-        for name, child in self._modules.items():
+        for name, child in self.named_children():
             yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
 
     def modules(self):
@@ -90,6 +105,7 @@ class Module:
                 p.grad = Tensor(np.zeros_like(p.data))
 
     def train(self, mode=True):
+        autograd.module_changed()
         for m in self.modules():
             object.__setattr__(m, "training", mode)
         return self
@@ -132,7 +148,7 @@ class Module:
                     f"load_state_dict for {type(self).__name__}: {name} has shape "
                     f"{tuple(value.shape)} in the state dict but {p.shape} in the model")
             with autograd.no_grad():
-                p.data[...] = value
+                p.copy_(Tensor(value))
         return _IncompatibleKeys(missing, unexpected)
 
     # ---------------------------------------------------------- display
@@ -146,6 +162,12 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _type_name(value):
+    if isinstance(value, Tensor):
+        return f"minigrad.Tensor ({value.dtype.name})"
+    return type(value).__name__
 
 
 class _IncompatibleKeys(tuple):

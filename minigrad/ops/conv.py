@@ -62,6 +62,12 @@ class Conv2d(Function):
         if x.ndim != 4 or weight.ndim != 4 or x.shape[1] != weight.shape[1]:
             raise ValueError("conv2d expects input (N, C, H, W) and weight (O, C, KH, KW)")
         stride, padding = _pair(stride), _pair(padding)
+        if min(stride) <= 0:
+            raise RuntimeError(f"conv2d: non-positive stride is not supported (got stride="
+                               f"{stride}); a stride of 1 visits every position")
+        if min(padding) < 0:
+            raise RuntimeError(f"conv2d: negative padding is not supported (got padding="
+                               f"{padding})")
         padded = _pad(x, padding)
         cols = windows(padded, weight.shape[2:], stride)               # (N, C, OH, OW, KH, KW)
         # out[n, o, i, j] = sum over c, kh, kw of cols[n, c, i, j, kh, kw] * w[o, c, kh, kw]
@@ -69,13 +75,15 @@ class Conv2d(Function):
         out = out.transpose(0, 3, 1, 2)
         if bias is not None:
             out = out + bias[None, :, None, None]
-        ctx.save_for_backward(cols, weight)
+        # x is saved too, unused: as in PyTorch, changing the input in place before
+        # backward must fail, even where cols (a padded copy) still holds the old values
+        ctx.save_for_backward(cols, weight, x)
         ctx.stride, ctx.padding, ctx.padded_shape = stride, padding, padded.shape
         return np.ascontiguousarray(out)
 
     @staticmethod
     def backward(ctx, grad):
-        cols, weight = ctx.saved_tensors
+        cols, weight, _ = ctx.saved_tensors
         needs_x, needs_w, needs_b = ctx.needs_input_grad[:3]
         dx = dw = db = None
         if needs_w:
@@ -115,6 +123,14 @@ class MaxPool2d(Function):
         kernel = _pair(kernel_size)
         stride = kernel if stride is None else _pair(stride)
         padding = _pair(padding)
+        if min(stride) <= 0:
+            raise RuntimeError(f"max_pool2d: stride should be greater than zero, but got "
+                               f"stride={stride}")
+        if any(p < 0 or 2 * p > k for p, k in zip(padding, kernel)):
+            # a window could then hold nothing but padding, and give -inf
+            raise RuntimeError(f"max_pool2d: pad should be at most half of effective kernel "
+                               f"size, but got pad={padding}, kernel_size={kernel} and "
+                               "dilation=1")
         padded = _pad(x, padding, value=-np.inf)
         # Visit the kernel positions one at a time, each for every window at once,
         # keeping the running maximum and which position gave it.
@@ -123,17 +139,19 @@ class MaxPool2d(Function):
             if out is None:
                 out, arg = cell.copy(), np.zeros_like(cell, dtype=np.int8)
             else:
-                better = cell > out              # strictly: on ties the first cell wins
+                # strictly larger wins, so on ties the first cell does; a NaN always
+                # wins and is passed on, as in PyTorch (max hides nothing)
+                better = (cell > out) | (cell != cell)
                 np.copyto(out, cell, where=better)
                 np.copyto(arg, k, where=better)
-        ctx.save_for_backward(arg)
+        ctx.save_for_backward(arg, x)   # x unused: saved for the version check, as PyTorch does
         ctx.kernel, ctx.stride, ctx.padding = kernel, stride, padding
         ctx.padded_shape = padded.shape
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        arg, = ctx.saved_tensors
+        arg, _ = ctx.saved_tensors
         dxp = array_module(grad).zeros(ctx.padded_shape, grad.dtype)
         # only the winning cell of each window moved the output: it gets the gradient
         for k, cell in enumerate(cells(dxp, ctx.kernel, ctx.stride)):

@@ -44,29 +44,36 @@ class Sub(Function):
 class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        # each input's gradient needs only the other one, so (as PyTorch does) an input
+        # is saved only when the other needs a gradient
+        needs_a, needs_b = ctx.needs_input_grad
+        ctx.save_for_backward(a if needs_b else None, b if needs_a else None)
+        ctx.shapes = _shape(a), _shape(b)
         return a * b
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        da = unbroadcast(grad * b, _shape(a)) if ctx.needs_input_grad[0] else None
-        db = unbroadcast(grad * a, _shape(b)) if ctx.needs_input_grad[1] else None
+        sa, sb = ctx.shapes
+        da = unbroadcast(grad * b, sa) if ctx.needs_input_grad[0] else None
+        db = unbroadcast(grad * a, sb) if ctx.needs_input_grad[1] else None
         return da, db
 
 
 class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
+        ctx.shapes = _shape(a), _shape(b)
         return a / b
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        da = unbroadcast(grad / b, _shape(a)) if ctx.needs_input_grad[0] else None
+        sa, sb = ctx.shapes
+        da = unbroadcast(grad / b, sa) if ctx.needs_input_grad[0] else None
         # d(a/b)/db = -a / b^2
-        db = unbroadcast(-grad * a / (b * b), _shape(b)) if ctx.needs_input_grad[1] else None
+        db = unbroadcast(-grad * a / (b * b), sb) if ctx.needs_input_grad[1] else None
         return da, db
 
 
@@ -74,7 +81,9 @@ class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
         out = a ** b
-        ctx.save_for_backward(a, b, out)
+        # the output is needed only for the exponent's gradient; PyTorch keeps it
+        # whenever the exponent is a tensor, and so the version check sees it then
+        ctx.save_for_backward(a, b, None if isinstance(b, (int, float)) else out)
         return out
 
     @staticmethod

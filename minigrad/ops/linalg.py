@@ -14,28 +14,34 @@ class MatMul(Function):
     def forward(ctx, a, b):
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError("both arguments to matmul need at least 1 dimension")
-        ctx.save_for_backward(a, b)
+        # dA needs B and dB needs A: each is saved only if the other needs a gradient
+        needs_a, needs_b = ctx.needs_input_grad
+        ctx.save_for_backward(a if needs_b else None, b if needs_a else None)
+        ctx.shapes = a.shape, b.shape
         return a @ b
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
+        a_shape, b_shape = ctx.shapes
         # A 1-D operand acts as a row (on the left) or a column (on the right); give
         # it and the gradient that dimension back so one formula covers every case.
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
+        a2_shape = (1,) + a_shape if len(a_shape) == 1 else a_shape
+        b2_shape = b_shape + (1,) if len(b_shape) == 1 else b_shape
         g = grad
-        if b.ndim == 1:
+        if len(b_shape) == 1:
             g = g[..., None]
-        if a.ndim == 1:
+        if len(a_shape) == 1:
             g = np.expand_dims(g, -2)
         da = db = None
         if ctx.needs_input_grad[0]:
-            da = unbroadcast(g @ np.swapaxes(b2, -1, -2), a2.shape)  # dL/dA = G B^T
-            da = da.reshape(a.shape)
+            b2 = b.reshape(b2_shape)
+            da = unbroadcast(g @ np.swapaxes(b2, -1, -2), a2_shape)  # dL/dA = G B^T
+            da = da.reshape(a_shape)
         if ctx.needs_input_grad[1]:
-            db = unbroadcast(np.swapaxes(a2, -1, -2) @ g, b2.shape)  # dL/dB = A^T G
-            db = db.reshape(b.shape)
+            a2 = a.reshape(a2_shape)
+            db = unbroadcast(np.swapaxes(a2, -1, -2) @ g, b2_shape)  # dL/dB = A^T G
+            db = db.reshape(b_shape)
         return da, db
 
     @classmethod

@@ -16,7 +16,9 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):
-        ctx.save_for_backward(x, weight)
+        # dx needs W and dW needs x: each is saved only if the other needs a gradient
+        needs_x, needs_w = ctx.needs_input_grad[:2]
+        ctx.save_for_backward(x if needs_w else None, weight if needs_x else None)
         y = x @ weight.T
         if bias is not None:
             y += bias
@@ -28,7 +30,8 @@ class Linear(Function):
         needs_x, needs_w, needs_b = ctx.needs_input_grad
         dx = grad @ weight if needs_x else None                   # dL/dx = G W
         if grad.ndim != 2:           # (..., out): every leading index is one more sample
-            grad, x = grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])
+            grad = grad.reshape(-1, grad.shape[-1])
+            x = x.reshape(-1, x.shape[-1]) if needs_w else None
         dw = grad.T @ x if needs_w else None                        # dL/dW = G^T x
         db = grad.sum(axis=0) if needs_b else None                  # dL/db = sum of G's rows
         return dx, dw, db
@@ -134,7 +137,9 @@ class CrossEntropy(Function):
     @staticmethod
     def forward(ctx, logits, target, reduction="mean"):
         n, n_classes = logits.shape
-        logits = array_module(logits).ascontiguousarray(logits)
+        # A C-contiguous copy, for the kernel and for backward: PyTorch saves log-softmax
+        # values of its own here, so changing the logits in place afterwards is allowed
+        logits = logits.copy()     # C-contiguous, as ndarray.copy() always is
         losses, row_max, total = cross_entropy_fwd(logits, target, n_classes)
         ctx.save_for_backward(logits, row_max, total, target)
         ctx.reduction = reduction
@@ -158,9 +163,9 @@ class MSELoss(Function):
 
     @staticmethod
     def forward(ctx, x, target, reduction="mean"):
-        diff = x - target
-        ctx.save_for_backward(diff)
+        ctx.save_for_backward(x, target)
         ctx.reduction = reduction
+        diff = x - target
         squares = diff * diff
         if reduction == "mean":
             return squares.sum() / squares.size
@@ -168,7 +173,8 @@ class MSELoss(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        diff, = ctx.saved_tensors
+        x, target = ctx.saved_tensors
+        diff = x - target
         d = 2 * diff * grad            # d(x - t)^2/dx = 2 (x - t)
         if ctx.reduction == "mean":
             d = d / diff.size

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..autograd import Function
+from ..backend import array_module
 from .util import normalize_dims
 
 
@@ -57,3 +58,30 @@ class Amax(Function):
         # only the maximal elements moved the output; tied maxima share the gradient
         winners = x == out
         return winners * (grad / winners.sum(axis=ctx.dims, keepdims=True))
+
+
+class MaxDim(Function):
+    """The values of max(dim); the indices are taken as PyTorch takes them (the first
+    largest element, or the first NaN), and only that element gets the gradient."""
+    op = "max"
+
+    @staticmethod
+    def forward(ctx, x, dim, keepdim=False):
+        if x.size == 0:
+            raise ValueError("cannot take the maximum of an empty tensor")
+        (dim,) = normalize_dims(dim, x.ndim)
+        indices = np.expand_dims(np.argmax(x, axis=dim), dim)   # NaN counts as largest
+        values = np.take_along_axis(x, indices, axis=dim)
+        ctx.dim, ctx.keepdim, ctx.shape = dim, keepdim, x.shape
+        ctx.save_for_backward(indices if keepdim else np.squeeze(indices, dim))
+        return values if keepdim else np.squeeze(values, dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        indices, = ctx.saved_tensors
+        if not ctx.keepdim:
+            indices, grad = np.expand_dims(indices, ctx.dim), np.expand_dims(grad, ctx.dim)
+        xp = array_module(grad)
+        along = xp.arange(ctx.shape[ctx.dim]).reshape(
+            [-1 if d == ctx.dim else 1 for d in range(len(ctx.shape))])
+        return xp.where(along == indices, grad, xp.zeros((), grad.dtype))

@@ -1,16 +1,21 @@
 """Operations that move elements around without changing them.
 
-Their backward moves the gradient back to where each element came from.
+Their backward moves the gradient back to where each element came from. The ops marked
+`view = True` return a view when they can, as PyTorch's do: the result shares the
+input's memory (and version counter), so writing into one changes the other.
 """
 import numpy as np
 
-from ..autograd import Function
-from ..backend import array_module
-from ..errors import shape_error
-from .util import normalize_dims
+from ..autograd import Function, follow_views
+from ..backend import array_module, move
+from ..errors import ShapeError, shape_error
+from .util import normalize_dims, unbroadcast
 
 
 class Reshape(Function):
+    """A view when the input's strides allow it (NumPy's rule is PyTorch's), else a copy."""
+    view = True
+
     @staticmethod
     def forward(ctx, x, shape):
         ctx.shape = x.shape
@@ -29,9 +34,29 @@ class Reshape(Function):
                            f"as {tuple(options['shape'])}")
 
 
-# The same operation under the names PyTorch gives it, so graphs read like the code.
 class View(Reshape):
-    pass
+    """Always a view: where the memory layout does not allow one, it refuses (as PyTorch
+    does) rather than copy, since writes through the result would be lost."""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        out = x.reshape(shape)
+        if out.size and not array_module(x).may_share_memory(out, x):
+            raise RuntimeError(
+                f"view size is not compatible with input tensor's size and stride (at least "
+                f"one dimension spans across two contiguous subspaces): a tensor of shape "
+                f"{tuple(x.shape)} laid out with strides {_element_strides(x)} cannot be "
+                f"seen as {tuple(out.shape)} without copying. Use .reshape(...) instead "
+                "(it copies when it must), or .contiguous() first.")
+        return out
+
+
+def _element_strides(x):
+    return tuple(s // x.itemsize for s in x.strides)
+
+
+# The same operation under the names PyTorch gives it, so graphs read like the code.
 
 
 class Flatten(Reshape):
@@ -47,6 +72,8 @@ class Unsqueeze(Reshape):
 
 
 class Permute(Function):
+    view = True
+
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = dims
@@ -61,29 +88,154 @@ class Transpose(Permute):
     pass
 
 
+class _IndexTensor:
+    """Stands in an index template for a tensor, which the op gets as an input."""
+    __slots__ = ()
+
+    def __repr__(self):
+        return "<tensor>"
+
+
+INDEX_TENSOR = _IndexTensor()
+
+
+def fill_index(template, arrays):
+    """The index for NumPy: `template` with the index arrays in the tensors' places."""
+    if not arrays:
+        return template
+    arrays = iter(arrays)
+    return tuple(next(arrays) if i is INDEX_TENSOR else i for i in template)
+
+
+_PLAIN = {int, slice, type(None), type(Ellipsis)}
+
+
+def _basic(index):
+    """Whether NumPy (and PyTorch) index with this by slicing: a view, no copy."""
+    for i in index:
+        if type(i) not in _PLAIN and getattr(i, "ndim", 0) != 0:
+            return False
+    return True
+
+
 class GetItem(Function):
+    """x[index]. Ints, slices, None and Ellipsis give a view, as in PyTorch; integer
+    arrays and boolean masks (`index_arrays`, from tensors in the index) give a copy."""
     op = "index"
+    view = True
 
     @staticmethod
-    def forward(ctx, x, index):
+    def forward(ctx, x, *index_arrays, index):
         xp = array_module(x)
         if xp is not np:      # index arrays go where the data is
             index = tuple(xp.asarray(i) if isinstance(i, np.ndarray) else i for i in index)
+            index_arrays = tuple(xp.asarray(i) for i in index_arrays)
+        if index_arrays:
+            index = fill_index(index, index_arrays)
+        if _basic(index):
+            if index_arrays:  # a one-number integer tensor indexes like an int: a view
+                index = tuple(int(i) if type(i) not in _PLAIN and i.dtype.kind in "iu" else i
+                              for i in index)
+            if Ellipsis not in index:         # (only plain values here, so `in` is safe)
+                index = index + (Ellipsis,)   # so x[0] of a vector is a 0-d view, not a number
+        ctx.save_for_backward(*index_arrays)    # so backward checks they are unchanged
         ctx.shape, ctx.dtype, ctx.index = x.shape, x.dtype, index
         # Integer-array indices may pick the same element twice; its gradient then
         # has to be the sum of both uses, which plain assignment would lose.
-        ctx.repeats = any(getattr(i, "ndim", 0) > 0 for i in index)
+        ctx.repeats = not _basic(index)
         return x[index]
 
     @staticmethod
     def backward(ctx, grad):
+        n_index_arrays = len(ctx.saved_tensors)
         xp = array_module(grad)
         dx = xp.zeros(ctx.shape, ctx.dtype)
         if ctx.repeats:
             xp.add.at(dx, ctx.index, grad)
         else:
             dx[ctx.index] = grad
-        return dx
+        return (dx,) + (None,) * n_index_arrays
+
+    @classmethod
+    def explain(cls, inputs, options, error):
+        where = f"(indexing a tensor of shape {tuple(inputs[0].shape)})"
+        if isinstance(error, IndexError):
+            return IndexError(f"index: {error} {where}")
+        return ShapeError(f"index: {error} {where}")
+
+
+class CopySlices(Function):
+    """base[...] = value through a view of base: `steps` are the view ops that lead from
+    base to the view written (none when base itself is written), `index` the index of a
+    `view[index] = value` (None for all of it). PyTorch calls this node CopySlices.
+
+    This is the one op whose forward changes its input: it writes into base's memory
+    and returns it, and the in-place machinery bumps base's version counter."""
+    op = "copy_slices"
+
+    @staticmethod
+    def forward(ctx, base, value, *index_arrays, steps, index=None):
+        target = follow_views(base, steps)
+        if index is None:
+            target[...] = value
+        else:
+            target[fill_index(index, index_arrays)] = value
+        ctx.save_for_backward(*index_arrays)
+        ctx.steps, ctx.index, ctx.base_shape = steps, index, base.shape
+        ctx.value_shape, ctx.value_dtype = np.shape(value), getattr(value, "dtype", None)
+        return base
+
+    @staticmethod
+    def backward(ctx, grad):
+        # Which elements of base were written: follow the same views on an array of
+        # positions 0, 1, 2, ... of base's shape.
+        xp = array_module(grad)
+        size = int(np.prod(ctx.base_shape))
+        written = follow_views(xp.arange(size).reshape(ctx.base_shape), ctx.steps, exact=False)
+        if ctx.index is not None:
+            written = written[fill_index(ctx.index, ctx.saved_tensors)]
+        flat = xp.array(grad).reshape(-1)            # a copy: base's gradient is edited
+        d_value = None
+        if ctx.needs_input_grad[1]:
+            d_value = _sum_to(flat[written].astype(ctx.value_dtype), ctx.value_shape)
+        flat[written] = 0              # what was overwritten gets no gradient
+        return (flat.reshape(ctx.base_shape), d_value) + (None,) * len(ctx.saved_tensors)
+
+    def name(self):
+        return "CopySlices"
+
+    @classmethod
+    def explain(cls, inputs, options, error):
+        return ShapeError(f"x[...] = value: {error} (writing into a tensor of shape "
+                          f"{tuple(inputs[0].shape)})")
+
+
+class Copy(Function):
+    """The value x.copy_(src) and x.fill_(value) write: src broadcast to x's shape and
+    cast to its dtype. The overwritten x is an input and gets a zero gradient."""
+
+    @staticmethod
+    def forward(ctx, old, src, shape, dtype):
+        xp = array_module(old)
+        if xp is np and hasattr(src, "__cuda_array_interface__"):
+            src = move(src, "cpu")
+        src = xp.asarray(src)
+        ctx.src_shape, ctx.src_dtype = src.shape, src.dtype
+        return xp.array(xp.broadcast_to(src, shape), dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # cast first, then add up, in the source's precision (as PyTorch does)
+        d_src = _sum_to(grad.astype(ctx.src_dtype), ctx.src_shape) \
+            if ctx.needs_input_grad[1] else None
+        return array_module(grad).zeros_like(grad), d_src
+
+
+def _sum_to(grad, shape):
+    """`grad` summed down to `shape` (undoing broadcasting), with extra leading 1s."""
+    if grad.ndim < len(shape):
+        return grad.reshape(shape)
+    return unbroadcast(grad, tuple(shape))
 
 
 class Cat(Function):

@@ -11,7 +11,9 @@ import pytest
 
 import minigrad as mg
 import minigrad.nn.functional as F
+import torch
 from minigrad.compile import TracerWarning
+from mgtest import assert_same_value
 
 rng = np.random.default_rng(0)
 
@@ -123,7 +125,7 @@ def test_retracing_rules_and_reasons():
     assert len(reasons) == 5
     assert "[2, 3]" in reasons[1] and "[5, 3]" in reasons[1]
     assert "float32" in reasons[2] and "float64" in reasons[2]
-    assert "Python value 2" in reasons[3] and "Python value 3" in reasons[3]
+    assert "Python int 2" in reasons[3] and "Python int 3" in reasons[3]
     assert "requires_grad" in reasons[4]
     # every earlier trace stays cached: going back to the first input traces nothing
     f(mg.ones(2, 3), 2)
@@ -248,3 +250,237 @@ def test_a_retrace_reason_names_the_difference_from_the_closest_trace():
     f(mg.ones(5), 2.0)                        # trace 2: x changed
     f(mg.ones(2), 3.0)                        # trace 3: only factor differs from trace 1
     assert "argument 1" in f.traces[2].reason and "argument 0" not in f.traces[2].reason
+
+
+# ------------------------------------------ correct or refused, against PyTorch eager
+# Each function runs eagerly under PyTorch and compiled under minigrad, for several
+# calls with new values (the first call traces, the others replay): the results and
+# the gradients (random upstream) agree, or both raise.
+
+data = np.random.default_rng(5)
+
+
+def agree_over_calls(fn, make_inputs, calls=4):
+    compiled = mg.compile(lambda *args: fn(mg, *args))
+    for call in range(calls):
+        arrays = make_inputs(call)
+        results = {}
+        for T, run in ((torch, lambda *a: fn(torch, *a)), (mg, compiled)):
+            args = [T.tensor(a, requires_grad=a.dtype.kind == "f")
+                    if isinstance(a, np.ndarray) else a for a in arrays]
+            try:
+                out = run(*args)
+                upstream = np.random.default_rng(call).standard_normal(tuple(out.shape))
+                out.backward(T.tensor(upstream, dtype=out.dtype))
+                results[T] = ("ok", [out] + [a.grad for a in args if getattr(a, "requires_grad", 0)])
+            except RuntimeError as error:
+                results[T] = ("raised", error)
+        (t_kind, t_value), (m_kind, m_value) = results[torch], results[mg]
+        assert t_kind == m_kind, f"call {call}: PyTorch {t_kind} ({t_value}), minigrad {m_kind} ({m_value})"
+        if t_kind == "ok":
+            assert_same_value(m_value, t_value, f"call {call}")
+    return compiled
+
+
+def vector(call):
+    return [data.standard_normal(5).astype(np.float32)]
+
+
+def iadd_on_a_result(T, x):
+    y = x * 2
+    y += 1
+    return y
+
+
+def item_set_on_a_result(T, x):
+    y = x * 2
+    y[0] = 100.0
+    y[1:3] *= x[3:5]
+    return y
+
+
+def write_through_a_mask(T, x):
+    y = x * 1
+    y[y < 0] = 0.0
+    return y
+
+
+def buffer_made_inside(T, x):
+    z = T.zeros(5)                 # made by the function: fresh on every call
+    z += x
+    z[1] = 5.0
+    return z * 1
+
+
+def buffer_made_inside_returned(T, x):
+    z = T.zeros(5)
+    z[2] = 1.0
+    return z + x.detach() * 0      # (x keeps a gradient path in both)
+
+
+def view_read_after_its_base_changed(T, x):
+    y = x * 1
+    head = y[:2]
+    y[0] = 5.0
+    return head * 3
+
+
+def view_returned_after_its_base_changed(T, x):
+    y = x * 1
+    head = y[:3]
+    y *= 2
+    return head
+
+
+def copy_into_a_new_tensor(T, x):
+    y = T.zeros(5)
+    y.copy_(x * 3)
+    return y
+
+
+def saved_value_zeroed(T, x):
+    e = x.exp()
+    s = e.sum()
+    e.zero_()
+    return s
+
+
+def index_by_a_tensor_input(T, x, i):
+    return x[i] * 2
+
+
+def index_by_a_tensor_computed_inside(T, x):
+    return x[x.argmax()] * x
+
+
+@pytest.mark.parametrize("fn, make_inputs", [
+    (iadd_on_a_result, vector),
+    (item_set_on_a_result, vector),
+    (write_through_a_mask, vector),
+    (buffer_made_inside, vector),
+    (buffer_made_inside_returned, vector),
+    (view_read_after_its_base_changed, vector),
+    (view_returned_after_its_base_changed, vector),
+    (copy_into_a_new_tensor, vector),
+    (saved_value_zeroed, vector),
+    (index_by_a_tensor_input, lambda call: vector(call) + [np.array([call % 5, 4 - call % 5, 0])]),
+    (index_by_a_tensor_computed_inside, vector),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_a_replay_agrees_with_pytorch_eager(fn, make_inputs):
+    compiled = agree_over_calls(fn, make_inputs)
+    assert len(compiled.traces) == 1
+
+
+def test_a_boolean_mask_index_is_refused_with_the_reason():
+    f = mg.compile(lambda x: x[x > 0] * 2)
+    with pytest.raises(mg.CompileError) as caught:
+        f(mg.tensor([1.0, -1.0, 2.0]))
+    message = str(caught.value)
+    assert "x[mask]" in message and "shape depends on the mask" in message
+    assert "minigrad.where" in message and "graph break" in message
+    # a mask made from constants inside the function has a fixed shape: allowed
+    g = mg.compile(lambda x: x[mg.tensor([True, False, True])] * 2)
+    for values in ([1.0, 2.0, 3.0], [4.0, 5.0, 6.0]):
+        np.testing.assert_array_equal(g(mg.tensor(values)).numpy(), np.array(values)[[0, 2]] * 2)
+
+
+def test_python_values_are_keyed_by_type():
+    f = mg.compile(lambda x, n: x * 2 if type(n) is float else x * 3)
+    results = [f(mg.ones(2), n).numpy()[0] for n in (1, 1.0, True, 1, 1.0)]
+    assert results == [3.0, 2.0, 3.0, 3.0, 2.0]
+    assert len(f.traces) == 3
+    assert "Python int 1 -> Python float 1.0" in f.traces[1].reason
+
+
+def test_in_place_changes_of_inputs_and_captured_tensors_happen_once_per_call():
+    for T in (torch, mg):
+        counter, seen = T.zeros(3), []
+
+        def count(x):
+            counter[0] += 1            # a captured tensor, changed in place
+            x.mul_(2)                  # an input, changed in place
+            return x + counter
+
+        f = mg.compile(count) if T is mg else count
+        for call in range(3):
+            x = T.ones(3)
+            seen.append((f(x), x.clone()))
+        if T is torch:
+            expected = [(o.numpy(), x.numpy()) for o, x in seen]
+    for (o, x), (eo, ex) in zip(seen, expected):
+        np.testing.assert_array_equal(o.numpy(), eo)
+        np.testing.assert_array_equal(x.numpy(), ex)
+    np.testing.assert_array_equal(counter.numpy(), [3.0, 0.0, 0.0])
+
+
+def test_a_parameter_updated_under_no_grad_inside_stays_a_parameter():
+    def step(T, p, x):
+        with T.no_grad():
+            p.sub_(0.1)
+        return (p * x).sum()
+
+    grads = {}
+    for T in (torch, mg):
+        p = T.ones(2, requires_grad=True)
+        f = mg.compile(lambda x: step(mg, p, x)) if T is mg else (lambda x: step(torch, p, x))
+        grads[T] = []
+        for call in range(3):
+            p.grad = None
+            f(T.tensor([1.0, 2.0])).backward()
+            grads[T].append((p.grad.numpy().copy(), p.detach().numpy().copy()))
+    for (mg_grad, mg_p), (t_grad, t_p) in zip(grads[mg], grads[torch]):
+        np.testing.assert_allclose(mg_grad, t_grad)
+        np.testing.assert_allclose(mg_p, t_p)
+
+
+def test_a_new_mode_or_a_replaced_parameter_makes_a_new_trace():
+    model = mg.nn.Sequential(mg.nn.Linear(3, 2), mg.nn.Dropout(0.5))
+    f = mg.compile(lambda x: model(x))
+    x = mg.ones(4, 3)
+    f(x), f(x)
+    model.eval()                       # dropout off: a trace without it
+    np.testing.assert_array_equal(f(x).detach().numpy(), model(x).detach().numpy())
+    assert [t.reason for t in f.traces][1] == "Sequential was switched to eval() mode"
+    model.train()
+    f(x)
+    model.eval()
+    f(x)
+    assert len(f.traces) == 2          # each mode's trace is used again
+    model[0].weight = mg.nn.Parameter(mg.zeros(2, 3))
+    np.testing.assert_array_equal(f(x).detach().numpy(), np.broadcast_to(
+        model[0].bias.detach().numpy(), (4, 2)))
+    assert len(f.traces) == 3
+    assert f.traces[2].reason == "parameter 'weight' of Linear was replaced by another object"
+
+
+def test_a_compiled_result_frees_its_graph_after_backward():
+    f = mg.compile(lambda x: (x * x).sum())
+    x = mg.ones(3, requires_grad=True)
+    f(x)
+    out = f(x)
+    out.backward()
+    with pytest.raises(RuntimeError, match="second time"):
+        out.backward()
+    out = f(x)
+    out.backward(retain_graph=True)
+    out.backward()                     # kept once: works, and adds up
+    np.testing.assert_allclose(x.grad.numpy(), [6.0, 6.0, 6.0])
+
+
+def test_an_input_changed_before_backward_is_refused_as_in_eager_mode():
+    f = mg.compile(lambda x, w: (x * w).sum())
+    w = mg.ones(3, requires_grad=True)
+    f(mg.ones(3), w)
+    x = mg.ones(3)
+    out = f(x, w)
+    x += 1                             # mul saved x for w's gradient
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.backward()
+
+
+def test_a_differently_laid_out_input_is_traced_again():
+    f = mg.compile(lambda x: x.reshape(6) * 1)
+    np.testing.assert_array_equal(f(mg.arange(6.0).reshape(2, 3)).numpy(), np.arange(6.0))
+    transposed = mg.arange(6.0).reshape(3, 2).T
+    np.testing.assert_array_equal(f(transposed).numpy(), np.arange(6.0).reshape(3, 2).T.ravel())
+    assert len(f.traces) == 2 and "strides" in f.traces[1].reason
