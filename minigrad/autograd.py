@@ -185,7 +185,7 @@ class Function:
         """Shapes of the arrays kept for backward; None once backward() freed them."""
         if self._saved is None:
             return None
-        return tuple([tuple(getattr(a, "shape", ())) for a in self._saved])
+        return tuple([tuple(getattr(a, "shape", ())) for a in self._saved if a is not None])
 
     @property
     def next_functions(self):
