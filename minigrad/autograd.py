@@ -6,6 +6,7 @@ the tensors and, if any input needs a gradient, returns a tensor whose `grad_fn`
 record of that call (the `ctx`): which inputs it used and what it saved. Those records
 form the graph; `backward()` walks it from the output back to the leaves.
 """
+import bisect
 import contextlib
 import functools
 import heapq
@@ -293,15 +294,19 @@ def rebase(tensor, grad_fn):
     history of (when the change happened, the grad_fn it had until then)."""
     global _rebased
     _rebased += 1
-    tensor._rebases = (tensor._rebases or ()) + ((next(_sequence), tensor.grad_fn),)
+    if tensor._rebases is None:
+        tensor._rebases = []
+    tensor._rebases.append((next(_sequence), tensor.grad_fn))
     tensor.grad_fn, tensor.requires_grad = grad_fn, True
 
 
 def made_by(x, node):
     """The grad_fn that input `x` of `node` had when node used it."""
-    for when, grad_fn in x._rebases or ():
-        if when > node.seq:
-            return grad_fn
+    history = x._rebases
+    if history:      # the first change made after node used x kept what x had then
+        k = bisect.bisect_right(history, node.seq, key=lambda change: change[0])
+        if k < len(history):
+            return history[k][1]
     return x.grad_fn
 
 
