@@ -280,7 +280,10 @@ def counter(tensor):
 
 
 def bump_version(tensor):
-    counter(tensor).value += 1
+    vc = tensor._vc
+    if vc is None:
+        vc = tensor._vc = VersionCounter()
+    vc.value += 1
 
 
 # How many times an in-place op has given a tensor a new grad_fn. While it is 0 (most

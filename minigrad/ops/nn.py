@@ -17,8 +17,8 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, weight, bias=None):
         # dx needs W and dW needs x: each is saved only if the other needs a gradient
-        needs_x, needs_w = ctx.needs_input_grad[:2]
-        ctx.save_for_backward(x if needs_w else None, weight if needs_x else None)
+        needs = ctx.needs_input_grad
+        ctx.save_for_backward(x if needs[1] else None, weight if needs[0] else None)
         y = x @ weight.T
         if bias is not None:
             y += bias
