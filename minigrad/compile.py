@@ -1,12 +1,13 @@
 """`minigrad.compile(fn)`: turn an eager function into a static graph, as `tf.function` does.
 
-The first call *traces* `fn`: it runs the Python code once, eagerly, while every
-operation it performs is written down in a `Trace` (which op, on which values, with
-which options). Later calls with inputs of the same kind (shapes, dtypes, devices,
-requires_grad, and the same Python values) skip the Python code and *replay* the
-trace: the recorded ops run one after another on the new arrays, with no Tensor or
-graph node made per op. The whole replay is one node (`compiled`) in the autograd
-graph, whose backward runs the recorded ops' backwards in reverse order.
+The first call *traces* `fn`: it runs the Python code once, eagerly (and returns that
+eager result), while every operation it performs is written down in a `Trace` (which
+op, on which values, with which options). Later calls with inputs of the same kind
+(shapes, dtypes, memory layouts, devices, requires_grad, and the same Python values of
+the same types) skip the Python code and *replay* the trace: the recorded ops run one
+after another on the new arrays, with no Tensor or graph node made per op. The whole
+replay is one node (`compiled`) in the autograd graph, whose backward runs the
+recorded ops' backwards in reverse order.
 
 That is where the speed comes from, and also where the traps come from, the same ones
 `tf.function` has:
@@ -20,6 +21,14 @@ That is where the speed comes from, and also where the traps come from, the same
   are *captured*: the replay reads their current values, so an optimizer that updates
   them between calls is seen. Tensors `fn` creates (`minigrad.ones(3)`, random noise)
   are frozen at trace time, except dropout, whose mask is drawn anew on every replay.
+- A trace is checked before each replay: if a module `fn` called was switched between
+  train() and eval(), or had a parameter, buffer or submodule replaced, or a captured
+  tensor changed shape or dtype, a new trace is made (`trace.reason` says which).
+
+What a trace cannot replay faithfully, it refuses rather than replay a wrong value:
+in-place ops and writes (`y += 1`, `y[i] = v`) are recorded and replayed into the same
+memory, tensors used as indices are inputs of the trace, but `x[mask]`, whose shape
+depends on the mask's values, raises `CompileError` while tracing.
 
 Because the whole computation is known before it runs, a trace can be optimized in
 ways eager mode cannot: ops whose results never reach the outputs are removed
@@ -70,7 +79,7 @@ class CompiledFunction:
     def __init__(self, fn):
         self.fn = fn
         self.traces = []          # every trace made, oldest first
-        self._cache = {}          # signature -> trace
+        self._cache = {}          # signature -> its traces, newest first
         functools.update_wrapper(self, fn, updated=())
 
     def __repr__(self):
