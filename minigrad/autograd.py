@@ -149,6 +149,11 @@ class Function:
         return out
 
     @classmethod
+    def view_step(cls, inputs, options):
+        """(cls, other inputs, options): how a view op is applied again to a view's base."""
+        return cls, inputs[1:], options
+
+    @classmethod
     def explain(cls, inputs, options, error):
         """Turn NumPy's error into one that names this op and the shapes involved."""
         shapes = [tuple(x.shape) for x in inputs if hasattr(x, "shape")]
@@ -249,8 +254,10 @@ class _RemovableHandle:
 
 
 def run_hooks(hooks, grad):
-    """Call tensor hooks in order; a hook may return a replacement gradient."""
-    grad = np.asarray(grad) if isinstance(grad, np.generic) else grad
+    """Call tensor hooks in order; a hook may return a replacement gradient. Hooks get a
+    copy of their own: one that changes it in place (g.mul_(2)) changes only this
+    gradient, not the same array that other inputs of an op may be receiving."""
+    grad = array_module(grad).array(grad)
     for hook in hooks:
         result = hook(Tensor._make(grad, False, None))
         if result is not None:
@@ -297,10 +304,14 @@ def rebase(tensor, grad_fn):
     history of (when the change happened, the grad_fn it had until then)."""
     global _rebased
     _rebased += 1
+    old = tensor.grad_fn
     if tensor._rebases is None:
         tensor._rebases = []
-    tensor._rebases.append((next(_sequence), tensor.grad_fn))
+    tensor._rebases.append((next(_sequence), old))
     tensor.grad_fn, tensor.requires_grad = grad_fn, True
+    if old is not None and old._retained is not None and old._retained() is tensor:
+        old._retained = None           # retain_grad() follows the tensor to its new node
+        retain(grad_fn, tensor)
 
 
 def made_by(x, node):
@@ -367,12 +378,14 @@ def _shares_memory(a, b):
 class ViewInfo:
     """What makes a tensor a view: its base (the tensor that owns the memory) and the view
     ops that lead from the base to it, so an in-place op on the view can write into the
-    base, and the view's grad_fn can be made again after the base changed."""
-    __slots__ = ("base", "steps", "version", "made_in_grad_mode")
+    base, and the view's grad_fn can be made again after the base got a new one."""
+    __slots__ = ("base", "steps", "base_grad_fn", "made_in_grad_mode", "one_of_many")
 
-    def __init__(self, base, steps, version, made_in_grad_mode):
-        self.base, self.steps, self.version = base, steps, version
+    def __init__(self, base, steps, made_in_grad_mode):
+        self.base, self.steps = base, steps
+        self.base_grad_fn = base.grad_fn      # the base's node the view's node came from
         self.made_in_grad_mode = made_in_grad_mode
+        self.one_of_many = False              # one of the rows iterating over a tensor gives
 
 
 def _become_view(out, cls, inputs, options):
@@ -380,8 +393,7 @@ def _become_view(out, cls, inputs, options):
     info = source._view
     base, steps = (source, ()) if info is None else (info.base, info.steps)
     out._vc = counter(source)       # one memory, one counter
-    out._view = ViewInfo(base, steps + ((cls, inputs[1:], options),), out._vc.value,
-                         _state.enabled)
+    out._view = ViewInfo(base, steps + (cls.view_step(inputs, options),), _state.enabled)
 
 
 def follow_views(array, steps, exact=True):
@@ -396,15 +408,19 @@ def follow_views(array, steps, exact=True):
 
 
 def refresh_view(view):
-    """After an in-place change of its base (or of another view of it), a view's grad_fn
-    is made again from the base as it is now, as PyTorch does."""
+    """After an in-place op gave its base a new grad_fn (through the base or another view
+    of it), a view's grad_fn is made again from the base as it is now, as PyTorch does."""
     info = view._view
-    if view._vc.value == info.version:
-        return
-    info.version = view._vc.value
     base = info.base
-    if not base.requires_grad or not _state.enabled:
+    if base.grad_fn is info.base_grad_fn or not _state.enabled:
         return
+    if not info.made_in_grad_mode:
+        raise RuntimeError(
+            "A view was created in no_grad mode and its base or another view of its base "
+            "has been modified inplace with grad mode enabled: which graph the view belongs "
+            "to is ambiguous. Make the view and the change both inside no_grad() or both "
+            "outside it.")
+    info.base_grad_fn = base.grad_fn
     out = base
     for cls, extra, options in info.steps:
         out = cls.apply(out, *extra, **options)

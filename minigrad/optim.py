@@ -9,7 +9,7 @@ import numpy as np
 
 from .autograd import bump_version
 from .kernels import ElementwiseKernel
-from .tensor import Tensor
+from .tensor import Tensor, clear_grads
 
 
 class Optimizer:
@@ -33,12 +33,7 @@ class Optimizer:
         self.state = {}
 
     def zero_grad(self, set_to_none=True):
-        for group in self.param_groups:
-            for p in group["params"]:
-                if set_to_none:
-                    p.grad = None
-                elif p.grad is not None:
-                    p.grad = Tensor(np.zeros_like(p.data))
+        clear_grads([p for group in self.param_groups for p in group["params"]], set_to_none)
 
     def _with_grads(self):
         """(group, parameter, gradient array) for every parameter that has a gradient.

@@ -95,7 +95,13 @@ class Tensor:
         return self.data.shape[0]
 
     def __iter__(self):
-        return (self[i] for i in range(len(self)))
+        # PyTorch iterates with unbind(), whose views may not be changed in place while
+        # a graph is recorded
+        for i in range(len(self)):
+            row = self[i]
+            if row._view is not None:
+                row._view.one_of_many = True
+            yield row
 
     # ------------------------------------------------------------- conversions
 
@@ -216,6 +222,7 @@ class Tensor:
             self.grad = Tensor._make(grad, False, None)
         else:
             self.grad.data += grad     # .grad's array is never shared, so in place is safe
+            autograd.bump_version(self.grad)
 
     def register_hook(self, hook):
         """Call `hook(grad)` when this tensor's gradient is computed; it may return a
@@ -271,10 +278,10 @@ class Tensor:
         return E.Add.apply(*_promote(other, self))
 
     def __sub__(self, other):
-        return E.Sub.apply(*_promote(self, other))
+        return E.Sub.apply(*_promote(*_no_bool_subtraction(self, other)))
 
     def __rsub__(self, other):
-        return E.Sub.apply(*_promote(other, self))
+        return E.Sub.apply(*_promote(*_no_bool_subtraction(other, self)))
 
     def __mul__(self, other):
         return E.Mul.apply(*_promote(self, other))
@@ -376,6 +383,7 @@ class Tensor:
         """Copy `src` (broadcast to this shape, cast to this dtype) into this tensor."""
         if not isinstance(src, Tensor):
             src = Tensor(as_array(src))
+        _check_no_overlap(self.data, src.data)
         return self._inplace(_copy_from, src)
 
     def fill_(self, value):
@@ -389,6 +397,17 @@ class Tensor:
 
     def __setitem__(self, index, value):
         template, index_tensors = _index(index)
+        if isinstance(value, Tensor):
+            if value.data.dtype != self.data.dtype and not S.basic_index(
+                    S.fill_index(template, [t.data for t in index_tensors])):
+                raise RuntimeError(
+                    f"Index put requires the source and destination dtypes match, got "
+                    f"{self.dtype.name} for the destination and {value.dtype.name} for the "
+                    "source: writing through an index tensor, a list or a mask does not "
+                    f"convert; use value.to({self.dtype!r})")
+            index_now = S.fill_index(template, [t.data for t in index_tensors])
+            if S.basic_index(index_now):
+                _check_no_overlap(self.data[index_now], value.data)
         if not self._records_inplace(value):
             try:
                 self.data[S.fill_index(template, [i.data for i in index_tensors])] = \
@@ -397,7 +416,7 @@ class Tensor:
                 raise S.CopySlices.explain((self,), {}, error) from None
             autograd.bump_version(self)
             return
-        self._check_writable()
+        self._check_writable((value,), item=True)
         if isinstance(value, Tensor) and value.data.dtype != self.data.dtype:
             value = E.Cast.apply(value, dtype=self.data.dtype)
         self._store(value, template, index_tensors)
@@ -411,18 +430,20 @@ class Tensor:
         return self.requires_grad or self._view is not None or any(
             isinstance(o, Tensor) and o.requires_grad for o in others)
 
-    def _check_writable(self):
-        """PyTorch's rules for changing a tensor in place while gradients are recorded."""
+    def _check_writable(self, others=(), item=False):
+        """PyTorch's rules for changing a tensor in place while gradients are recorded
+        (`others`: the op's other operands; `item`: a write into self[index])."""
         if not autograd.is_grad_enabled():
             return
         info = self._view
         if info is None:
             if self.requires_grad and self.grad_fn is None:
                 raise RuntimeError(
-                    "a leaf Variable that requires grad is being used in an in-place "
-                    "operation. Its .grad is filled by backward() from the graph it took "
-                    "part in, which the change would corrupt; update it inside `with "
-                    "minigrad.no_grad():` (as optimizers do), or compute a new tensor.")
+                    f"a {'view of a ' if item else ''}leaf Variable that requires grad is "
+                    "being used in an in-place operation. Its .grad is filled by backward() "
+                    "from the graph it took part in, which the change would corrupt; update "
+                    "it inside `with minigrad.no_grad():` (as optimizers do), or compute a "
+                    "new tensor.")
             return
         base = info.base
         if base.requires_grad and base.grad_fn is None:
@@ -430,28 +451,38 @@ class Tensor:
                 "a view of a leaf Variable that requires grad is being used in an in-place "
                 "operation; change it inside `with minigrad.no_grad():`, or compute a new "
                 "tensor.")
-        if not info.made_in_grad_mode and base.requires_grad:
+        recorded = base.requires_grad or any(
+            isinstance(o, Tensor) and o.requires_grad for o in others)
+        if recorded and not info.made_in_grad_mode:
             raise RuntimeError(
                 "A view was created in no_grad mode and is being modified inplace with grad "
                 "mode enabled: whether the change belongs in the graph is ambiguous. Make "
                 "the view and change it both inside no_grad() (not recorded) or both "
                 "outside it (recorded).")
+        if recorded and info.one_of_many:
+            raise RuntimeError(
+                "this view is one of the rows that iterating over a tensor gives (unbind() "
+                "in PyTorch), and such views may not be modified inplace while a graph is "
+                "recorded; write `y[i] = ...` or `y[i].mul_(2)` with an index instead, or "
+                "compute a new tensor.")
 
     def _arithmetic_(self, ufunc, op, other):
+        if isinstance(other, Tensor):
+            _check_no_overlap(self.data, other.data)
         if self._records_inplace(other):
             return self._inplace(op, other)
         try:        # the fast path: no graph to record, NumPy writes into the array
             ufunc(self.data, other.data if isinstance(other, Tensor) else other,
                   out=self.data, casting="same_kind")
         except (TypeError, ValueError) as error:
-            raise self._inplace_error(other, error) from None
+            raise self._inplace_error(ufunc, other, error) from None
         autograd.bump_version(self)
         return self
 
     def _inplace(self, op, *args):
         """self <- op(self, *args), in place; `op` computes the new value out of place."""
         if self._records_inplace(*args):
-            self._check_writable()
+            self._check_writable(args)
             if self._view is not None:
                 autograd.refresh_view(self)
             # the old value, in memory of its own: an op that saves its input for
@@ -469,6 +500,7 @@ class Tensor:
             raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the "
                                f"broadcast shape {list(new.shape)}: an in-place op cannot "
                                "change a tensor's shape")
+        made = new          # the op's own result, before any cast to self's dtype
         if new.data.dtype != self.data.dtype:
             if not np.can_cast(new.data.dtype, self.data.dtype, casting="same_kind"):
                 raise RuntimeError(
@@ -483,7 +515,7 @@ class Tensor:
         autograd.bump_version(self)
         if new.requires_grad:
             autograd.rebase(self, new.grad_fn)
-            autograd.moved_output(new.grad_fn, new.data, self)
+            autograd.moved_output(made.grad_fn, made.data, self)
         autograd.wrote(self, new)
 
     def _store(self, value, index=None, index_tensors=()):
@@ -505,10 +537,13 @@ class Tensor:
             if index is None and isinstance(value, Tensor) and value.requires_grad:
                 autograd.moved_output(value.grad_fn, value.data, self)
 
-    def _inplace_error(self, other, error):
+    def _inplace_error(self, ufunc, other, error):
         other_shape = other.shape if isinstance(other, Tensor) else np.shape(other)
         if isinstance(error, TypeError):
-            result = np.result_type(self.data, other.data if isinstance(other, Tensor) else other)
+            if getattr(error, "from_", None) is None:    # not a casting error
+                return RuntimeError(f"in-place op on a {self.dtype.name} tensor: {error}")
+            # the dtype PyTorch's promotion gives (NumPy's own may differ)
+            result = _promote(self, other, true_div=ufunc is np.divide)[0].data.dtype
             return RuntimeError(
                 f"result type {result} can't be cast to the desired output type "
                 f"{self.dtype.name}: an in-place op keeps the tensor's dtype; compute a new "
@@ -646,6 +681,8 @@ class Tensor:
         if not shape:
             return S.Flatten.apply(self, shape=(1,))
         start, end = normalize_dims(start_dim, len(shape))[0], normalize_dims(end_dim, len(shape))[0]
+        if start == end:
+            return self        # nothing to merge: PyTorch returns the tensor itself
         new = shape[:start] + (int(np.prod(shape[start:end + 1])),) + shape[end + 1:]
         return S.Flatten.apply(self, shape=new)
 
@@ -749,8 +786,7 @@ def _promote(a, b, true_div=False):
             if _KINDS.index(with_dims.kind) >= _KINDS.index(zero_d.kind):
                 target = with_dims if with_dims.kind == "f" or not true_div \
                     else _dt.default_float.np
-        return (a if da == target else a.to(dtype=target),
-                b if db == target else b.to(dtype=target))
+        return _promoted(a, target), _promoted(b, target)
 
     t, other = (a, b) if ta else (b, a)
     if isinstance(other, np.generic):        # a NumPy scalar counts as a Python number
@@ -766,6 +802,36 @@ def _promote(a, b, true_div=False):
 
 
 _KINDS = "bif"     # NumPy's dtype kinds: bool, signed integer, floating point
+
+
+def _no_bool_subtraction(a, b):
+    bools = [x for x in (a, b) if isinstance(x, bool) or (
+        isinstance(x, Tensor) and x.data.dtype == np.bool_)]
+    if bools:
+        two = "two bool tensors" if len(bools) == 2 else "a bool tensor"
+        raise RuntimeError(f"Subtraction, the `-` operator, with {two} is not supported (as in "
+                           "PyTorch). To invert a mask use `~mask` or `mask == 0`; for "
+                           "arithmetic, convert it first with .float() or .long().")
+    return a, b
+
+
+def _promoted(t, dtype):
+    """`t` in `dtype` for an operation. A converted copy keeps `t`'s version counter, so an
+    op that saves it still notices when `t` itself is changed in place (PyTorch saves `t`)."""
+    if t.data.dtype == dtype:
+        return t
+    out = t.to(dtype=dtype)
+    out._vc = autograd.counter(t)
+    return out
+
+
+def clear_grads(params, set_to_none=True):
+    """zero_grad() of optimizers and modules: drop each .grad, or zero it in place."""
+    for p in params:
+        if set_to_none:
+            p.grad = None
+        elif p.grad is not None:
+            p.grad.zero_()
 
 
 def _result_dtype(da, db, true_div):
@@ -806,10 +872,17 @@ def _index(index):
     """Split an index into a template and the tensors in it. Tensors become inputs of the
     op (so minigrad.compile replays them as they are on each call); lists become NumPy
     integer arrays, fixed values like slices and ints."""
+    if isinstance(index, list) and any(
+            i is None or i is Ellipsis or isinstance(i, (list, tuple, slice, Tensor, np.ndarray))
+            for i in index):
+        index = tuple(index)   # PyTorch 2.13 reads x[[a, b]] with a sequence inside as x[a, b]
     if not isinstance(index, tuple):
         index = (index,)
     template, tensors = [], []
     for i in index:
+        if isinstance(i, slice) and i.step is not None and i.step <= 0:
+            raise ValueError("step must be greater than zero: PyTorch has no negative "
+                             "strides, so x[::-1] is x.flip(0) there")
         if isinstance(i, Tensor):
             if i.data.dtype.kind not in "biu":
                 raise IndexError(f"tensors used as indices must be long, int or bool "
@@ -828,3 +901,21 @@ def _copy_from(old, src):
     """The value copy_() and fill_() write: `src` broadcast to the tensor's shape, in its
     dtype (`old`, the value overwritten, is an input so that it gets a zero gradient)."""
     return S.Copy.apply(old, src, shape=old.shape, dtype=old.data.dtype)
+
+
+def _check_no_overlap(target, source):
+    """PyTorch refuses an in-place op whose input shares some, but not all, of the memory
+    it writes (x[1:] += x[:-1]): the result would depend on the order of the writes."""
+    if target is source or not backend.array_module(target).may_share_memory(target, source):
+        return
+    same_layout = (target.shape == source.shape and target.strides == source.strides
+                   and _address(target) == _address(source))
+    if not same_layout and backend.array_module(target).shares_memory(target, source):
+        raise RuntimeError("unsupported operation: some elements of the input tensor and the "
+                           "written-to tensor refer to a single memory location. Please "
+                           "clone() the tensor before performing the operation.")
+
+
+def _address(array):
+    return array.__array_interface__["data"][0] if isinstance(array, np.ndarray) \
+        else array.data.ptr

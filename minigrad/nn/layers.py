@@ -1,14 +1,18 @@
 """The layers of `minigrad.nn`, initialised the way PyTorch initialises them."""
 import math
 
-from .. import creation
+from .. import autograd, creation
 from . import functional as F
 from .module import Module, Parameter
 
 
 def _uniform(shape, bound):
-    """U(-bound, bound): PyTorch's default for Linear and Conv2d, with bound = 1/sqrt(fan_in)."""
-    return Parameter((creation.rand(*shape) * 2 - 1) * bound)
+    """U(-bound, bound): PyTorch's default for Linear and Conv2d, with bound = 1/sqrt(fan_in).
+    Like PyTorch, the parameter is made and then filled in place (its _version is 1)."""
+    p = Parameter(creation.zeros(*shape))
+    with autograd.no_grad():
+        p.copy_((creation.rand(*shape) * 2 - 1) * bound)
+    return p
 
 
 class Linear(Module):

@@ -1,10 +1,8 @@
 """Module and Parameter: how layers own their weights, as in `torch.nn`."""
 from collections import OrderedDict
 
-import numpy as np
-
 from .. import autograd
-from ..tensor import Tensor, as_array
+from ..tensor import Tensor, as_array, clear_grads
 
 
 class Parameter(Tensor):
@@ -13,6 +11,8 @@ class Parameter(Tensor):
 
     def __init__(self, data, requires_grad=True):
         super().__init__(as_array(data), requires_grad=requires_grad)
+        if isinstance(data, Tensor):      # the same memory, so the same version counter
+            self._vc = autograd.counter(data)
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
@@ -98,11 +98,7 @@ class Module:
     # ---------------------------------------------------------- state
 
     def zero_grad(self, set_to_none=True):
-        for p in self.parameters():
-            if set_to_none:
-                p.grad = None
-            elif p.grad is not None:
-                p.grad = Tensor(np.zeros_like(p.data))
+        clear_grads(self.parameters(), set_to_none)
 
     def train(self, mode=True):
         autograd.module_changed()

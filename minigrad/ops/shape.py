@@ -110,7 +110,13 @@ def fill_index(template, arrays):
 _PLAIN = {int, slice, type(None), type(Ellipsis)}
 
 
-def _basic(index):
+def _as_ints(index):
+    """The index with its one-number integer arrays read as Python ints."""
+    return tuple(int(i) if type(i) not in _PLAIN and i.dtype.kind in "iu" else i
+                 for i in index)
+
+
+def basic_index(index):
     """Whether NumPy (and PyTorch) index with this by slicing: a view, no copy."""
     for i in index:
         if type(i) not in _PLAIN and getattr(i, "ndim", 0) != 0:
@@ -132,17 +138,17 @@ class GetItem(Function):
             index_arrays = tuple(xp.asarray(i) for i in index_arrays)
         if index_arrays:
             index = fill_index(index, index_arrays)
-        if _basic(index):
+        if basic_index(index):
             if index_arrays:  # a one-number integer tensor indexes like an int: a view
-                index = tuple(int(i) if type(i) not in _PLAIN and i.dtype.kind in "iu" else i
-                              for i in index)
+                index = _as_ints(index)
+                index_arrays = ()
             if Ellipsis not in index:         # (only plain values here, so `in` is safe)
                 index = index + (Ellipsis,)   # so x[0] of a vector is a 0-d view, not a number
         ctx.save_for_backward(*index_arrays)    # so backward checks they are unchanged
         ctx.shape, ctx.dtype, ctx.index = x.shape, x.dtype, index
         # Integer-array indices may pick the same element twice; its gradient then
         # has to be the sum of both uses, which plain assignment would lose.
-        ctx.repeats = not _basic(index)
+        ctx.repeats = not basic_index(index)
         return x[index]
 
     @staticmethod
@@ -155,6 +161,15 @@ class GetItem(Function):
         else:
             dx[ctx.index] = grad
         return (dx,) + (None,) * n_index_arrays
+
+    @classmethod
+    def view_step(cls, inputs, options):
+        # a view indexed by a one-number tensor keeps the number it had: changing the
+        # index tensor later does not move the view (as in PyTorch)
+        if len(inputs) == 1:
+            return cls, (), options
+        index = fill_index(options["index"], [x.data for x in inputs[1:]])
+        return cls, (), {**options, "index": _as_ints(index)}
 
     @classmethod
     def explain(cls, inputs, options, error):
