@@ -19,7 +19,7 @@ import weakref
 import numpy as np
 
 from .backend import array_module
-from .errors import ShapeError, broadcast_mismatch, shape_error
+from .errors import CompileError, ShapeError, broadcast_mismatch, shape_error
 
 # ---------------------------------------------------------------------------- grad mode
 
@@ -442,6 +442,13 @@ def moved_output(node, array, tensor):
 
 def tracing():
     return _state.tracer is not None
+
+
+def refuse_while_tracing(what, instead):
+    """Raise CompileError if minigrad.compile is tracing: `what` cannot be replayed."""
+    if _state.tracer is not None:
+        raise CompileError(f"minigrad.compile cannot trace {what}: a replay would not do it "
+                           f"again. {instead}")
 
 
 def created(tensor):

@@ -44,6 +44,7 @@ import numpy as np
 
 from . import autograd
 from .autograd import Function
+from .errors import CompileError
 from .ops.shape import CopySlices, GetItem
 from .tensor import Tensor
 
@@ -54,8 +55,6 @@ class TracerWarning(UserWarning):
     """A traced value left the graph as a Python value: the trace may not be general."""
 
 
-class CompileError(RuntimeError):
-    """The function does something a trace cannot replay faithfully."""
 
 
 def compile(fn):
@@ -87,6 +86,8 @@ class CompiledFunction:
         return f"<compiled {name}: {len(self.traces)} trace(s)>"
 
     def __call__(self, *args, **kwargs):
+        if autograd.tracing():      # called by a function being traced: part of its trace
+            return self.fn(*args, **kwargs)
         tensors, signature = _flatten((args, kwargs))
         reason = None
         for trace in self._cache.get(signature, ()):     # newest first
@@ -197,8 +198,18 @@ class _Tracer:
                       for r in refs)
         copy_args = tuple(k for k, x in enumerate(inputs)
                           if isinstance(x, Tensor) and id(x) in self.copies)
-        shares = fn is CopySlices or (out is not None and out._view is not None
-                                      and out._vc is inputs[0]._vc)
+        # the result lives in input 0's memory: a write, a view, or detach()
+        shares = fn is CopySlices or (
+            out is not None and isinstance(inputs[0], Tensor) and out._vc is not None
+            and out._vc is inputs[0]._vc and (out._view is not None or not is_function))
+        if fn is CopySlices and out is not None and out.requires_grad \
+                and self.root(refs[0])[0] in ("in", "cap"):
+            raise CompileError(
+                "minigrad.compile cannot trace an in-place change, recorded in the graph, "
+                "of a tensor the function was given or uses from outside: eagerly it "
+                "gives the caller's tensor a new grad_fn, which a replay cannot do. Change "
+                "a copy (y = x.clone(); y += ...) and return it, or make the change inside "
+                "no_grad() if no gradient should flow through it.")
         self.steps.append(_Step(fn, is_function, refs, options, needs,
                                 inputs[0] if out is None else out,
                                 copy_args, shares))
@@ -224,19 +235,18 @@ class _Tracer:
                     "cannot split a function in two. Keep the shape fixed, e.g. "
                     "minigrad.where(mask, x, 0), or index with the mask outside the "
                     "compiled function. (Writing through a mask, x[mask] = 0, is fine.)")
-        for _, extra, _ in options.get("steps", ()):
-            if any(self.ref(t)[0] != "new" for t in extra):
-                raise CompileError(
-                    "minigrad.compile cannot replay an in-place write into x[i] where i is "
-                    "a tensor holding one integer; index with a Python int (int(i) makes "
-                    "the trace keep its value) or write with x[i] = value directly")
+
+    def root(self, ref):
+        """The value whose memory `ref` lives in (through views, detach and writes)."""
+        return _root(self.steps, ref)
 
     def is_traced(self, tensor):
         r = self.refs.get(id(tensor))
         return r is not None and r[0] in ("in", "op")
 
     def escaped(self, tensor, how):
-        if self.is_traced(tensor):
+        # frozen unless it is a constant the function made itself
+        if self.refs.get(id(tensor), ("cap",))[0] not in ("new", "py"):
             warnings.warn(
                 f"minigrad.compile: {how} takes a traced tensor's value out of the trace; "
                 "the trace keeps what it was now (a branch taken, a number computed, a "
@@ -244,19 +254,29 @@ class _Tracer:
                 stacklevel=4)
 
 
+_SETTINGS = (bool, int, float, str, tuple, type(None))
+
+
 def _module_state(module):
-    """What a trace assumed about a module it called: its mode, and which parameters,
-    buffers and submodules it had (by identity)."""
-    return (module.training, tuple(module._parameters.items()),
+    """What a trace assumed about a module it called: its mode, its settings (plain
+    attributes such as Dropout's p or Conv2d's stride), and which parameters, buffers and
+    submodules it had (by identity)."""
+    settings = tuple((k, v) for k, v in vars(module).items()
+                     if isinstance(v, _SETTINGS) and not k.startswith("_") and k != "training")
+    return (module.training, settings, tuple(module._parameters.items()),
             tuple(getattr(module, "_buffers", {}).items()), tuple(module._modules.items()))
 
 
 def _module_change(module, state):
     """A sentence saying how `module` differs from `state`, or None if it does not."""
-    training, *tables = state
+    training, settings, *tables = state
     name = type(module).__name__
     if module.training != training:
         return f"{name} was switched to {'train' if module.training else 'eval'}() mode"
+    for key, value in settings:
+        now = getattr(module, key, _MISSING)
+        if now is not value and now != value:
+            return f"{name}.{key} changed: {value!r} -> {now!r}"
     now = (module._parameters, getattr(module, "_buffers", {}), module._modules)
     for kind, before, current in zip(("parameter", "buffer", "submodule"), tables, now):
         if len(before) != len(current):
@@ -268,6 +288,34 @@ def _module_change(module, state):
 
 
 _MISSING = object()
+
+
+def _alias_of(steps, ref):
+    """(argument ref, the view and detach steps from it to `ref`) if `ref` is an argument
+    or a view of one, else None."""
+    chain = []
+    while ref[0] == "op" and steps[ref[1]].shares_input:
+        step = steps[ref[1]]
+        if step.fn is not CopySlices:
+            if len(step.inputs) > 1:         # a view that needs more than its base
+                return None
+            chain.append(step)
+        ref = step.inputs[0]
+    return (ref, chain[::-1]) if ref[0] in ("in", "cap") else None
+
+
+def _view_again(tensor, chain):
+    """Apply the view (or detach) steps of `chain` to `tensor`, eagerly."""
+    for step in chain:
+        tensor = step.fn.apply(tensor, **step.options) if step.is_function else tensor.detach()
+    return tensor
+
+
+def _root(steps, ref):
+    """The value whose memory `ref` lives in (through views, detach and writes)."""
+    while ref[0] == "op" and steps[ref[1]].shares_input:
+        ref = steps[ref[1]].inputs[0]
+    return ref
 
 
 class Trace:
@@ -288,9 +336,13 @@ class Trace:
         self._modules = list(tracer.modules.values())
         self._modules_seen_at = autograd.module_changes()
         self._rebuild_result = rebuild_result
+        self._input_kinds = [_kind(t) for t in tracer.inputs]
         self.outputs = [tracer.ref(t) for t in outputs]
-        saved_arguments = set()
-        for step in tracer.steps:
+        self.grad_flows = tracer.grad_flows
+        # an output requires grad where it did in the eager run that was traced
+        self._flows = [bool(self.grad_flows.get(r)) for r in self.outputs]
+        saved = set()         # the values steps saved for backward
+        for j, step in enumerate(tracer.steps):
             if step.node is None:
                 continue
             # Values a step saved for backward and the function then changed in place:
@@ -299,18 +351,26 @@ class Trace:
                 step.node._check_versions()
             except RuntimeError as error:
                 step.invalid = str(error)
-            # Inputs and captured tensors a step saves: a replay saves them too, so
-            # that changing one in place before backward() is refused as in eager mode.
-            for *_, which, _ in step.node._versions:
-                if which >= 0 and step.inputs[which][0] in ("in", "cap"):
-                    saved_arguments.add(step.inputs[which])
+            saved.update(step.inputs[which] if which >= 0 else ("op", j)
+                         for *_, which, _ in step.node._versions)
             step.node = None
-        self.steps, self.eliminated = _eliminate_dead_code(tracer.steps, self.outputs)
+        steps = tracer.steps
+        # Arguments (inputs, captured tensors) whose memory a step saved, or wrote into:
+        # a replay saves the first too and bumps the version of the second, so that an
+        # in-place change before backward() is caught as in eager mode.
+        saved_arguments = {r for r in (_root(steps, ref) for ref in saved)
+                           if r[0] in ("in", "cap")}
+        written = {_root(steps, s.inputs[0]) for s in steps if s.fn is CopySlices}
+        self._saved_outputs = {k for k, r in enumerate(self.outputs) if r in saved}
+        # Outputs that are an argument, or a view of one: handed out as that argument,
+        # or a view made of it, so they alias it as the eager result did.
+        self._aliases = [_alias_of(steps, r) for r in self.outputs]
+        self.steps, self.eliminated = _eliminate_dead_code(steps, self.outputs)
         self.ops = [s.op for s in self.steps if s is not None]
-        self.grad_flows = tracer.grad_flows
-        self._compile_program(tracer.made, saved_arguments)
+        self._compile_program(tracer.made, saved_arguments,
+                              {r for r in written if r[0] in ("in", "cap")})
 
-    def _compile_program(self, made, saved_arguments):
+    def _compile_program(self, made, saved_arguments, written_arguments):
         """Lay every value out in one flat list of slots, so a replay indexes a list:
         the inputs, the captured tensors, each kept step's result, the constants."""
         first_result = self.n_inputs + len(self.captured)
@@ -339,6 +399,8 @@ class Trace:
                 self._program.append((step, args, result_slot[j]))
         self._output_slots = [slot(r) for r in self.outputs]
         self._saved_arguments = sorted(slot(r) for r in saved_arguments)
+        self._written_arguments = sorted(slot(r) for r in written_arguments)
+        self._aliases = [None if a is None else (slot(a[0]), a[1]) for a in self._aliases]
         self._blank = [None] * len(result_slot) + constants
         self._first_blank, self._constant_slots = first_result, constant_slot
         # A tensor the function made is made anew by each eager call; a replay copies
@@ -348,10 +410,7 @@ class Trace:
         self._fresh = sorted(constant_slot[r] for r in fresh if r[0] == "new")
 
     def _root(self, ref):
-        """The value whose memory `ref` lives in (through views and in-place writes)."""
-        while ref[0] == "op" and self.steps[ref[1]].shares_input:
-            ref = self.steps[ref[1]].inputs[0]
-        return ref
+        return _root(self.steps, ref)
 
     def __repr__(self):
         return (f"<trace {self.number}: {len(self.ops)} ops, "
@@ -375,19 +434,30 @@ class Trace:
 
     def replay(self, inputs):
         arguments = list(inputs) + self.captured
-        # an output requires grad only where one did in the eager run that was traced
-        flows = [bool(self.grad_flows.get(r)) for r in self.outputs]
-        with autograd.set_grad_enabled(autograd.is_grad_enabled() and any(flows)):
-            if len(self.outputs) == 1:
-                return self._rebuild_result([_Replay.apply(*arguments, trace=self, pick=0)])
-            if not self.outputs and not self._program:
-                return self._rebuild_result([])
-            box = []
-            bundle = _Replay.apply(*arguments, trace=self, pick=box)
-        outputs = []
-        for k, (value, flow) in enumerate(zip(box, flows)):
-            with autograd.set_grad_enabled(autograd.is_grad_enabled() and flow):
-                outputs.append(_Pick.apply(bundle, k, value=value))
+        flows = self._flows
+        options = {"trace": self, "written": [arguments[i] for i in self._written_arguments]}
+        with autograd.set_grad_enabled(any(flows)):
+            if len(self.outputs) == 1 and self._aliases[0] is None:
+                outputs = [_Replay.apply(*arguments, pick=0, **options)]
+            elif not self.outputs and not self._program:
+                outputs = []
+            else:
+                box = []
+                bundle = _Replay.apply(*arguments, pick=box, **options)
+                outputs = []
+                for k, (value, flow) in enumerate(zip(box, flows)):
+                    with autograd.set_grad_enabled(flow):
+                        outputs.append(None if self._aliases[k] else
+                                       _Pick.apply(bundle, k, value=value))
+                    if k in self._saved_outputs and bundle.grad_fn is not None:
+                        # a step saved this output: the replay node checks that it is
+                        # unchanged at backward, whichever output backward comes through
+                        vc, node = autograd.counter(outputs[k]), bundle.grad_fn
+                        node._versions = [*node._versions, (vc, vc.value, -1, value)]
+        for k, alias in enumerate(self._aliases):
+            if alias is not None:
+                with autograd.set_grad_enabled(flows[k]):
+                    outputs[k] = _view_again(arguments[alias[0]], alias[1])
         return self._rebuild_result(outputs)
 
     def graph(self):
@@ -407,8 +477,8 @@ class Trace:
         def value(ref):
             kind, k = ref
             if kind == "in":
-                return tensor_node(ref, self.signature[k][1], self.signature[k][2], "input",
-                                   f"input {k}")
+                return tensor_node(ref, self._input_kinds[k][0], self._input_kinds[k][1],
+                                   "input", f"input {k}")
             if kind == "cap":
                 t = self.captured[k]
                 return tensor_node(ref, t.shape, t.data.dtype,
@@ -453,32 +523,43 @@ class _Replay(Function):
     op = "compiled"
 
     @staticmethod
-    def forward(ctx, *arrays, trace, pick):
-        # pick: which output to return, or a list to put all the outputs in
+    def forward(ctx, *arrays, trace, pick, written):
+        # pick: which output to return, or a list to put all the outputs in;
+        # written: the argument tensors whose memory the trace writes into
         values = [*arrays, *trace._blank]
         for i in trace._fresh:
             values[i] = values[i].copy()
         contexts = []
-        for step, args, out_slot in trace._program:
+        for number, (step, args, out_slot) in enumerate(trace._program, 1):
             inputs = [values[i] for i in args]
             for k in step.copy_args:            # the old value of an in-place op
                 inputs[k] = inputs[k].copy()
-            if step.is_function:
-                c = step.fn()
-                c.needs_input_grad = step.needs
-                out = step.fn.forward(c, *inputs, **step.options)
-            else:
-                c, out = None, step.fn(*inputs, **step.options)
+            try:
+                if step.is_function:
+                    c = step.fn()
+                    c.needs_input_grad = step.needs
+                    out = step.fn.forward(c, *inputs, **step.options)
+                else:
+                    c, out = None, step.fn(*inputs, **step.options)
+            except (ValueError, IndexError) as error:
+                raise type(error)(f"{step.op} (step {number} of trace {trace.number} of a "
+                                  f"compiled function): {error}") from None
             if isinstance(out, np.generic):    # full reductions give NumPy scalars
                 out = np.asarray(out)
             values[out_slot] = out
             contexts.append(c)
+        for t in written:
+            autograd.bump_version(t)
         ctx.trace, ctx.contexts, ctx.pick, ctx.n_values = trace, contexts, pick, len(values)
-        # The arguments (inputs, captured tensors) that steps saved for backward: saved
-        # here too, so the version check sees an in-place change made before backward.
-        ctx.save_for_backward(*[arrays[i] for i in trace._saved_arguments])
+        # What steps saved for backward of the arguments (inputs, captured tensors) and
+        # of the output: saved here too, so that an in-place change of one before
+        # backward is refused as in eager mode.
+        saved = [arrays[i] for i in trace._saved_arguments]
         if type(pick) is int:
-            return values[trace._output_slots[pick]]
+            result = values[trace._output_slots[pick]]
+            ctx.save_for_backward(*saved, *([result] if 0 in trace._saved_outputs else []))
+            return result
+        ctx.save_for_backward(*saved)
         pick.extend(values[i] for i in trace._output_slots)  # _Pick hands out each one
         return np.zeros(())
 
@@ -508,11 +589,24 @@ class _Replay(Function):
             for i, need, gi in zip(args, step.needs, inputs_grads):
                 if need and gi is not None:
                     add(i, gi)
-        return tuple(grads[:trace.n_inputs + len(trace.captured)])
+        # one array per argument: two arguments may have got the same one (a + b)
+        out, seen = [], set()
+        for g in grads[:trace.n_inputs + len(trace.captured)]:
+            if g is not None and id(g) in seen:
+                g = g.copy()
+            seen.add(id(g))
+            out.append(g)
+        return tuple(out)
 
     def _release(self):
+        if not self._saved and not any(c._saved for c in self.contexts if c is not None):
+            return                 # nothing was saved: like such eager nodes, reusable
         super()._release()
         self.contexts = None       # every step's saved values
+
+    @classmethod
+    def explain(cls, inputs, options, error):
+        return error               # already names the step that failed
 
     def name(self):
         return "CompiledBackward"
@@ -550,7 +644,8 @@ class _Pick(Function):
 
 def _kind(t):
     data = t.data
-    return (data.shape, data.dtype, data.strides, type(data), t.requires_grad)
+    return (data.shape, data.dtype, data.strides, type(data), t.requires_grad,
+            t.grad_fn is None)
 
 
 def _flatten(tree):
@@ -568,8 +663,10 @@ def _flatten(tree):
             return ("tensor",) + _kind(t)
         if isinstance(x, (tuple, list)):
             return (type(x).__name__,) + tuple(walk(v) for v in x)
-        if isinstance(x, dict):
-            return ("dict",) + tuple((k, walk(v)) for k, v in sorted(x.items()))
+        if isinstance(x, dict):      # in the order _rebuild hands the tensors out
+            return ("dict",) + tuple((k, walk(v)) for k, v in x.items())
+        if isinstance(x, float):     # by bits: 0.0 and -0.0 differ, nan equals itself
+            return ("value", float, x.hex())
         try:
             hash(x)
         except TypeError:
@@ -578,8 +675,18 @@ def _flatten(tree):
 
     args, kwargs = tree
     signature = tuple(walk(a) for a in args) + (("kwargs",) + tuple(
-        (k, walk(v)) for k, v in sorted(kwargs.items())),) + (autograd.is_grad_enabled(),)
-    return tensors, signature
+        (k, walk(v)) for k, v in kwargs.items()),) + (autograd.is_grad_enabled(),)
+    # which tensors are the same tensor, or share memory, as an earlier one: a trace
+    # made with f(x, x) must not replay f(x, y)
+    sharing = tuple(next((j for j in range(k) if _overlap(tensors[j], t)), None)
+                    for k, t in enumerate(tensors))
+    return tensors, signature + (sharing,)
+
+
+def _overlap(a, b):
+    if a is b:
+        return True
+    return type(a.data) is type(b.data) and bool(np.may_share_memory(a.data, b.data))
 
 
 def _rebuild(tree, tensors):
@@ -587,7 +694,7 @@ def _rebuild(tree, tensors):
     if isinstance(tree, (Tensor, np.ndarray)):
         return next(tensors)
     if isinstance(tree, (tuple, list)):
-        return type(tree)(_rebuild(v, tensors) for v in tree)
+        return _same_kind(tree, [_rebuild(v, tensors) for v in tree])
     if isinstance(tree, dict):
         return {k: _rebuild(v, tensors) for k, v in tree.items()}
     return tree
@@ -598,21 +705,28 @@ def _outputs(result):
     if isinstance(result, Tensor):
         return [result], lambda outs: outs[0]
     if isinstance(result, (tuple, list)) and all(isinstance(r, Tensor) for r in result):
-        return list(result), lambda outs: type(result)(outs)
+        return list(result), lambda outs: _same_kind(result, outs)
     if result is None:
         return [], lambda outs: None
     raise TypeError("minigrad.compile: the function must return a tensor, a tuple or list "
                     f"of tensors, or None; it returned {type(result).__name__}")
 
 
+def _same_kind(sequence, items):
+    """A tuple or list like `sequence` (a named tuple too) holding `items`."""
+    if type(sequence) in (tuple, list):
+        return type(sequence)(items)
+    return type(sequence)(*items)
+
+
 def _why_new(signature, earlier):
     """A sentence saying how `signature` differs from the closest earlier one."""
     if not earlier:
         return "first call"
-    *args, kwargs, grad_mode = signature
+    *args, kwargs, grad_mode, sharing = signature
 
     def differences(old):
-        *old_args, old_kwargs, old_mode = old
+        *old_args, old_kwargs, old_mode, old_sharing = old
         if len(old_args) != len(args):
             return [f"called with {len(args)} arguments instead of {len(old_args)}"]
         found = [f"argument {k} changed: {_describe(b)} -> {_describe(a)}"
@@ -622,6 +736,9 @@ def _why_new(signature, earlier):
         if grad_mode != old_mode:
             found.append(f"grad mode changed to "
                          f"{'enabled' if grad_mode else 'disabled (no_grad)'}")
+        if sharing != old_sharing:
+            found.append("which tensor arguments are the same tensor, or share memory, "
+                         "changed")
         return found
 
     # the closest earlier trace: fewest differences, the most recent among equals
@@ -639,11 +756,12 @@ def _contiguous_strides(shape, dtype):
 
 def _describe(entry):
     if entry[0] == "tensor":
-        _, shape, dtype, strides, array_type, grad = entry
+        _, shape, dtype, strides, array_type, grad, leaf = entry
         device = "cpu" if array_type is np.ndarray else "cuda"
         layout = "" if strides == _contiguous_strides(shape, dtype) else f", strides {strides}"
-        return (f"tensor{list(shape)} {dtype.name} on {device}{layout}"
-                f"{', requires_grad' if grad else ''}")
+        grad = f", requires_grad ({'a leaf' if leaf else 'a result'})" if grad else ""
+        return f"tensor{list(shape)} {dtype.name} on {device}{layout}{grad}"
     if entry[0] == "value":
-        return f"Python {entry[1].__name__} {entry[2]!r}"
+        value = float.fromhex(entry[2]) if entry[1] is float else entry[2]
+        return f"Python {entry[1].__name__} {value!r}"
     return entry[0]

@@ -5,6 +5,10 @@ class ShapeError(RuntimeError):
     """Operands whose shapes do not fit the operation (a RuntimeError, as in PyTorch)."""
 
 
+class CompileError(RuntimeError):
+    """minigrad.compile was asked to trace something a replay could not do faithfully."""
+
+
 def broadcast_mismatch(shapes):
     """Say which dimension stops `shapes` from broadcasting, or None if they broadcast."""
     ndim = max(len(s) for s in shapes)

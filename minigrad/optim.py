@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from . import autograd
 from .autograd import bump_version
 from .kernels import ElementwiseKernel
 from .tensor import Tensor, clear_grads
@@ -39,6 +40,9 @@ class Optimizer:
         """(group, parameter, gradient array) for every parameter that has a gradient.
         Each is about to be changed in place, so its version counter moves on now: a
         graph that saved it refuses to backpropagate through the old values."""
+        autograd.refuse_while_tracing(
+            "an optimizer step", "Return the loss from the compiled function and call "
+            "loss.backward() and optimizer.step() outside it.")
         found = []
         for group in self.param_groups:
             for p in group["params"]:

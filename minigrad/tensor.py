@@ -153,6 +153,11 @@ class Tensor:
         return autograd.untracked(_same, (self,), out)
 
     def requires_grad_(self, requires_grad=True):
+        if bool(requires_grad) != self.requires_grad:
+            autograd.refuse_while_tracing(
+                "requires_grad_() or a tensor made with requires_grad=True",
+                "Make such tensors outside the compiled function and pass them in (or let "
+                "it use them, like a model's parameters).")
         if requires_grad and self.data.dtype.kind != "f":
             raise RuntimeError(
                 f"only tensors of floating point dtype can require gradients; this one is "
@@ -227,6 +232,8 @@ class Tensor:
     def register_hook(self, hook):
         """Call `hook(grad)` when this tensor's gradient is computed; it may return a
         replacement gradient. Returns a handle with `.remove()`."""
+        autograd.refuse_while_tracing("register_hook()", "Register hooks on the tensors the "
+                                      "compiled function returns, after the call.")
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
         if self.grad_fn is not None:
@@ -238,6 +245,8 @@ class Tensor:
 
     def retain_grad(self):
         """Keep `.grad` on this non-leaf tensor after backward() (leaves always keep it)."""
+        autograd.refuse_while_tracing("retain_grad()", "Call it on the tensors the compiled "
+                                      "function returns, after the call.")
         if not self.requires_grad:
             raise RuntimeError("retain_grad() on a tensor that does not require grad")
         if self.grad_fn is not None:
@@ -467,6 +476,8 @@ class Tensor:
                 "compute a new tensor.")
 
     def _arithmetic_(self, ufunc, op, other):
+        if ufunc is np.subtract:
+            _no_bool_subtraction(self, other)
         if isinstance(other, Tensor):
             _check_no_overlap(self.data, other.data)
         if self._records_inplace(other):

@@ -137,6 +137,14 @@ class CrossEntropy(Function):
     @staticmethod
     def forward(ctx, logits, target, reduction="mean"):
         n, n_classes = logits.shape
+        # One pass finds targets below 0 and at or above n_classes: read as unsigned
+        # integers, negative ones are huge. (Checked here, not before the call, so that a
+        # minigrad.compile replay checks each new target too.)
+        unsigned = target.view(np.uint64) if target.dtype.itemsize == 8 else \
+            target.astype(np.uint64)
+        if target.size and unsigned.max() >= n_classes:
+            raise IndexError(f"a target is outside the classes 0..{n_classes - 1} (targets "
+                             f"range from {target.min()} to {target.max()})")
         # A C-contiguous copy, for the kernel and for backward: PyTorch saves log-softmax
         # values of its own here, so changing the logits in place afterwards is allowed
         logits = logits.copy()     # C-contiguous, as ndarray.copy() always is

@@ -484,3 +484,203 @@ def test_a_differently_laid_out_input_is_traced_again():
     transposed = mg.arange(6.0).reshape(3, 2).T
     np.testing.assert_array_equal(f(transposed).numpy(), np.arange(6.0).reshape(3, 2).T.ravel())
     assert len(f.traces) == 2 and "strides" in f.traces[1].reason
+
+
+def test_keyword_and_dict_arguments_keep_their_names():
+    f = mg.compile(lambda a, b: a - 2 * b)
+    g = mg.compile(lambda d: d["x"] - 2 * d["a"])
+    for _ in range(2):                 # the trace, then a replay
+        assert f(b=mg.tensor([1.0]), a=mg.tensor([10.0])).item() == 8.0
+        assert g({"x": mg.tensor([10.0]), "a": mg.tensor([1.0])}).item() == 8.0
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero")
+def test_float_arguments_are_keyed_by_their_bits():
+    f = mg.compile(lambda x, s: x / s)
+    assert f(mg.ones(1), 0.0).item() == np.inf
+    assert f(mg.ones(1), -0.0).item() == -np.inf          # not the trace made with 0.0
+    for _ in range(3):
+        f(mg.ones(1), float("nan"))
+    assert len(f.traces) == 3                              # nan is one key, not a new one
+
+
+def test_arguments_that_are_the_same_tensor_make_their_own_trace():
+    def bump_first(a, b):
+        a.add_(1)
+        return b * 1
+
+    f = mg.compile(bump_first)
+    x = mg.zeros(1)
+    f(x, x)
+    x, y = mg.zeros(1), mg.tensor([5.0])
+    assert f(x, y).item() == 5.0 and x.item() == 1.0 and y.item() == 5.0
+    assert "same tensor" in f.traces[-1].reason
+
+
+def test_gradients_of_two_arguments_are_two_arrays():
+    f = mg.compile(lambda a, b: (a + b) * 2)
+    a, b = mg.ones(1, requires_grad=True), mg.ones(1, requires_grad=True)
+    f(a, b).backward()
+    for _ in range(2):
+        a.grad = b.grad = None
+        f(a, b).backward()
+        f(a, b).backward()             # adds into .grad: must not add twice
+        assert a.grad.item() == b.grad.item() == 4.0
+
+
+def changes_an_input_without_a_graph(T, x, w):
+    with T.no_grad():
+        x.mul_(2)
+    return (x * w).sum()
+
+
+def saves_a_view_of_an_input(T, x, w):
+    return (x[1:] * w[1:]).sum()
+
+
+@pytest.mark.parametrize("fn", [changes_an_input_without_a_graph, saves_a_view_of_an_input])
+def test_changing_an_argument_before_backward_is_refused_after_a_replay(fn):
+    compiled = mg.compile(lambda x, w: fn(mg, x, w))
+    for call in range(3):
+        for T, f in ((torch, lambda x, w: fn(torch, x, w)), (mg, compiled)):
+            x, w = T.tensor([1.0, 2.0, 3.0]), T.tensor([1.0, 1.0, 1.0], requires_grad=True)
+            loss = f(x, w)
+            x.add_(1)                  # x is saved: w's gradient needs it
+            with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+                loss.backward()
+
+
+def test_an_optimizer_step_before_backward_is_refused_after_a_replay():
+    layer = mg.nn.Linear(3, 2)
+    hidden = mg.nn.Linear(2, 1)
+    optimizer = mg.optim.SGD(layer.parameters(), lr=0.1)
+    f = mg.compile(lambda x: hidden(layer(x).tanh()).sum())
+    for call in range(3):
+        loss = f(mg.ones(4, 3))
+        loss.backward(retain_graph=True)
+        optimizer.step()   # the first layer's weight was not saved: its input needs no
+        loss.backward()    # gradient, so nothing needs the weight (as in PyTorch)
+    second = mg.optim.SGD(hidden.parameters(), lr=0.1)
+    loss = f(mg.ones(4, 3))
+    second.step()          # the second layer's weight was saved, for the first's gradient
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+
+
+def test_changing_an_output_a_step_saved_is_refused_through_any_output():
+    f = mg.compile(lambda x: (lambda y: (y, y * y))(x * 1))
+    for call in range(3):
+        y, square = f(mg.tensor([1.0, 2.0], requires_grad=True))
+        y.add_(1)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            square.sum().backward()
+
+
+def test_an_output_that_is_an_argument_or_a_view_of_one_stays_that():
+    f = mg.compile(lambda x: x)
+    g = mg.compile(lambda x: x[0:2])
+    x = mg.ones(3, requires_grad=True)
+    for call in range(3):
+        assert f(x) is x
+        head = g(x)
+        assert head._base is x and head.grad_fn is not None
+        with pytest.raises(RuntimeError, match="view of a leaf Variable"):
+            head += 1
+
+
+def test_a_recorded_in_place_change_of_an_argument_is_refused():
+    def scale(x):
+        x.mul_(3)
+        return x.sum()
+
+    f = mg.compile(scale)
+    with pytest.raises(mg.CompileError, match="new grad_fn"):
+        f(mg.ones(2, requires_grad=True) * 1)
+
+
+@pytest.mark.parametrize("body, words", [
+    (lambda x: x * mg.ones(1).requires_grad_(), "requires_grad"),
+    (lambda x: x * mg.zeros(1, requires_grad=True), "requires_grad"),
+    (lambda x: (x.register_hook(print), x * 2)[1], "register_hook"),
+    (lambda x: (lambda y: (y.retain_grad(), y)[1])(x * 2), "retain_grad"),
+    (lambda x: (mg.optim.SGD([x], lr=0.1).step(), x * 1)[1], "optimizer step"),
+])
+def test_what_a_replay_would_not_do_again_is_refused(body, words):
+    with pytest.raises(mg.CompileError, match=words):
+        mg.compile(body)(mg.ones(2, requires_grad=True))
+
+
+def test_grad_mode_inside_the_function_decides_what_the_outputs_require():
+    @mg.compile
+    def f(x):
+        with mg.enable_grad():
+            return x * 2
+
+    for call in range(3):
+        with mg.no_grad():
+            assert f(mg.ones(1, requires_grad=True)).requires_grad
+
+
+def test_a_compiled_function_called_while_another_traces_is_part_of_its_trace():
+    inner = mg.compile(lambda x: (x * 2, x + 1))
+    inner(mg.ones(1))
+    outer = mg.compile(lambda x: inner(x)[0] + inner(x)[1])
+    for value in (1.0, 2.0, 3.0):
+        assert outer(mg.tensor([value])).item() == 3 * value + 1
+
+
+def test_a_constant_made_inside_is_fresh_on_every_call_even_through_detach():
+    @mg.compile
+    def running(x):
+        d = mg.zeros(1).detach()
+        d.add_(x)
+        return d
+
+    assert [running(mg.ones(1)).item() for _ in range(3)] == [1.0, 1.0, 1.0]
+
+
+def test_cross_entropy_checks_the_targets_of_every_call():
+    f = mg.compile(lambda logits, y: F.cross_entropy(logits, y))
+    f(mg.zeros(2, 3), mg.tensor([0, 2]))
+    f(mg.zeros(2, 3), mg.tensor([1, 2]))
+    with pytest.raises(IndexError, match="cross_entropy.*outside the classes 0..2"):
+        f(mg.zeros(2, 3), mg.tensor([0, -1]))
+
+
+def test_named_tuples_go_in_and_come_out():
+    f = mg.compile(lambda x: x.max(1))
+    for call in range(2):
+        result = f(mg.tensor([[1.0, 3.0], [4.0, 2.0]]))
+        assert result.values.tolist() == [3.0, 4.0] and result.indices.tolist() == [1, 0]
+
+
+def test_a_changed_module_setting_makes_a_new_trace():
+    dropout = mg.nn.Dropout(0.0)
+    f = mg.compile(lambda x: dropout(x))
+    f(mg.ones(4)), f(mg.ones(4))
+    dropout.p = 1.0
+    assert f(mg.ones(4)).tolist() == [0.0, 0.0, 0.0, 0.0]
+    assert f.traces[-1].reason == "Dropout.p changed: 0.0 -> 1.0"
+
+
+def test_reading_a_captured_tensor_as_a_number_warns():
+    scale = mg.tensor(2.0)
+    with pytest.warns(TracerWarning, match="item"):
+        mg.compile(lambda x: x * scale.item())(mg.ones(1))
+
+
+def test_a_replay_that_saved_nothing_can_be_walked_twice_as_eager_graphs_can():
+    f = mg.compile(lambda x, y: (x + y).sum())
+    x = mg.ones(2, requires_grad=True)
+    f(x, mg.ones(2))
+    out = f(x, mg.ones(2))
+    out.backward()
+    out.backward()
+    assert x.grad.tolist() == [2.0, 2.0]
+
+
+def test_an_error_in_a_replay_names_the_operation():
+    f = mg.compile(lambda x, i: x[i])
+    f(mg.ones(3), mg.tensor([0, 1]))
+    with pytest.raises(IndexError, match=r"index \(step 1 of trace 1"):
+        f(mg.ones(3), mg.tensor([0, 5]))

@@ -801,6 +801,12 @@ def subtracting_bools(T):
 
 
 @program
+def subtracting_a_bool_tensor_in_place(T):
+    x = T.ones(2)
+    x -= T.tensor([True, False])
+
+
+@program
 def subtracting_bool_tensors(T):
     mask = T.tensor([True, False])
     return mask - mask
