@@ -736,7 +736,7 @@ def _why_new(signature, earlier):
         if grad_mode != old_mode:
             found.append(f"grad mode changed to "
                          f"{'enabled' if grad_mode else 'disabled (no_grad)'}")
-        if sharing != old_sharing:
+        if sharing != old_sharing and not found:    # else it follows from the above
             found.append("which tensor arguments are the same tensor, or share memory, "
                          "changed")
         return found
