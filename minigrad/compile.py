@@ -401,6 +401,8 @@ class Trace:
         self._saved_arguments = sorted(slot(r) for r in saved_arguments)
         self._written_arguments = sorted(slot(r) for r in written_arguments)
         self._aliases = [None if a is None else (slot(a[0]), a[1]) for a in self._aliases]
+        self._one_plain_output = (len(self.outputs) == 1 and self._aliases[0] is None
+                                  and not self._written_arguments)
         self._blank = [None] * len(result_slot) + constants
         self._first_blank, self._constant_slots = first_result, constant_slot
         # A tensor the function made is made anew by each eager call; a replay copies
@@ -435,6 +437,10 @@ class Trace:
     def replay(self, inputs):
         arguments = list(inputs) + self.captured
         flows = self._flows
+        if self._one_plain_output and autograd.is_grad_enabled() == flows[0]:
+            # the common case, kept short: one output, no writes into the arguments
+            return self._rebuild_result([_Replay.apply(*arguments, trace=self, pick=0,
+                                                       written=())])
         options = {"trace": self, "written": [arguments[i] for i in self._written_arguments]}
         with autograd.set_grad_enabled(any(flows)):
             if len(self.outputs) == 1 and self._aliases[0] is None:
@@ -530,31 +536,32 @@ class _Replay(Function):
         for i in trace._fresh:
             values[i] = values[i].copy()
         contexts = []
-        for number, (step, args, out_slot) in enumerate(trace._program, 1):
-            inputs = [values[i] for i in args]
-            for k in step.copy_args:            # the old value of an in-place op
-                inputs[k] = inputs[k].copy()
-            try:
+        try:
+            for step, args, out_slot in trace._program:
+                inputs = [values[i] for i in args]
+                if step.copy_args:
+                    for k in step.copy_args:    # the old value of an in-place op
+                        inputs[k] = inputs[k].copy()
                 if step.is_function:
                     c = step.fn()
                     c.needs_input_grad = step.needs
                     out = step.fn.forward(c, *inputs, **step.options)
                 else:
                     c, out = None, step.fn(*inputs, **step.options)
-            except (ValueError, IndexError) as error:
-                raise type(error)(f"{step.op} (step {number} of trace {trace.number} of a "
-                                  f"compiled function): {error}") from None
-            if isinstance(out, np.generic):    # full reductions give NumPy scalars
-                out = np.asarray(out)
-            values[out_slot] = out
-            contexts.append(c)
+                if isinstance(out, np.generic):    # full reductions give NumPy scalars
+                    out = np.asarray(out)
+                values[out_slot] = out
+                contexts.append(c)
+        except (ValueError, IndexError) as error:
+            raise type(error)(f"{step.op} (step {len(contexts) + 1} of trace {trace.number} "
+                              f"of a compiled function): {error}") from None
         for t in written:
             autograd.bump_version(t)
         ctx.trace, ctx.contexts, ctx.pick, ctx.n_values = trace, contexts, pick, len(values)
         # What steps saved for backward of the arguments (inputs, captured tensors) and
         # of the output: saved here too, so that an in-place change of one before
         # backward is refused as in eager mode.
-        saved = [arrays[i] for i in trace._saved_arguments]
+        saved = tuple(map(arrays.__getitem__, trace._saved_arguments))
         if type(pick) is int:
             result = values[trace._output_slots[pick]]
             ctx.save_for_backward(*saved, *([result] if 0 in trace._saved_outputs else []))
@@ -565,7 +572,8 @@ class _Replay(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        ctx.saved_tensors          # refuses a second backward once the graph is freed
+        if ctx._saved is None:
+            ctx.saved_tensors      # refuses a second backward once the graph is freed
         trace = ctx.trace
         grads = [None] * ctx.n_values
 
@@ -590,12 +598,12 @@ class _Replay(Function):
                 if need and gi is not None:
                     add(i, gi)
         # one array per argument: two arguments may have got the same one (a + b)
-        out, seen = [], set()
-        for g in grads[:trace.n_inputs + len(trace.captured)]:
-            if g is not None and id(g) in seen:
-                g = g.copy()
-            seen.add(id(g))
-            out.append(g)
+        out, seen = grads[:trace.n_inputs + len(trace.captured)], set()
+        for k, g in enumerate(out):
+            if g is not None:
+                if id(g) in seen:
+                    out[k] = g.copy()
+                seen.add(id(g))
         return tuple(out)
 
     def _release(self):
@@ -678,14 +686,17 @@ def _flatten(tree):
         (k, walk(v)) for k, v in kwargs.items()),) + (autograd.is_grad_enabled(),)
     # which tensors are the same tensor, or share memory, as an earlier one: a trace
     # made with f(x, x) must not replay f(x, y)
-    sharing = tuple(next((j for j in range(k) if _overlap(tensors[j], t)), None)
-                    for k, t in enumerate(tensors))
-    return tensors, signature + (sharing,)
+    sharing = []
+    for k, t in enumerate(tensors):
+        sharing.append(next((j for j in range(k) if _overlap(tensors[j], t)), None))
+    return tensors, signature + (tuple(sharing),)
 
 
 def _overlap(a, b):
     if a is b:
         return True
+    if a.data.base is None and b.data.base is None:   # two arrays owning their memory
+        return False
     return type(a.data) is type(b.data) and bool(np.may_share_memory(a.data, b.data))
 
 
