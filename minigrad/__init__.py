@@ -13,8 +13,8 @@ from . import autograd  # first: tensor.py and the ops build on it
 from . import cuda, nn, optim
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import device
-from .creation import (arange, from_numpy, full, manual_seed, ones, ones_like, rand,
-                       randint, randn, tensor, zeros, zeros_like)
+from .creation import (Generator, arange, from_numpy, full, manual_seed, ones, ones_like,
+                       rand, randint, randn, randperm, tensor, zeros, zeros_like)
 from .dtypes import bool_ as bool  # noqa: A001  (PyTorch names it torch.bool)
 from .dtypes import dtype, float32, float64, int64
 from .errors import ShapeError

@@ -5,18 +5,48 @@ from . import backend
 from . import dtypes as _dt
 from .tensor import Tensor, as_array
 
-_generator = np.random.default_rng()
+class Generator:
+    """A source of random numbers, as `torch.Generator`: give one to `rand`, `randn`,
+    `randint`, `randperm`, `random_split` or a `DataLoader` to draw from it instead of
+    the global one. Its numbers are NumPy's, so they differ from PyTorch's even for the
+    same seed."""
+
+    def __init__(self, device="cpu"):
+        self.rng = np.random.default_rng()
+        self._seed = None
+
+    def manual_seed(self, seed):
+        self.rng = np.random.default_rng(seed)
+        self._seed = int(seed)
+        return self
+
+    def initial_seed(self):
+        return self._seed
+
+    def __repr__(self):
+        return f"<minigrad.Generator, seed {self._seed}>"
+
+
+_default = Generator()
 
 
 def manual_seed(seed):
     """Seed minigrad's random numbers (rand, randn, dropout, layer initialisation)."""
-    global _generator
-    _generator = np.random.default_rng(seed)
-    return _generator
+    return _default.manual_seed(seed)
 
 
-def generator():
-    return _generator
+def generator(chosen=None):
+    """The NumPy generator to draw from: that of `chosen` (a Generator), or the global one."""
+    return (chosen or _default).rng
+
+
+_numbers = generator      # for functions whose `generator` argument hides the name
+
+
+def randperm(n, generator=None, dtype=None, requires_grad=False, device=None):
+    """A random permutation of 0 .. n-1."""
+    return _finish(_numbers(generator).permutation(n).astype(
+        np.int64 if dtype is None else _dt.to_numpy_dtype(dtype)), requires_grad, device)
 
 
 def _finish(data, requires_grad, device):
@@ -86,20 +116,20 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None
                    requires_grad, device)
 
 
-def rand(*size, dtype=None, requires_grad=False, device=None):
+def rand(*size, generator=None, dtype=None, requires_grad=False, device=None):
     """Uniform random numbers in [0, 1)."""
-    data = _generator.random(_size(size), dtype=np.float64).astype(_float_dtype(dtype))
+    data = _numbers(generator).random(_size(size), dtype=np.float64).astype(_float_dtype(dtype))
     return _finish(data, requires_grad, device)
 
 
-def randn(*size, dtype=None, requires_grad=False, device=None):
+def randn(*size, generator=None, dtype=None, requires_grad=False, device=None):
     """Standard normal random numbers."""
-    data = _generator.standard_normal(_size(size)).astype(_float_dtype(dtype))
+    data = _numbers(generator).standard_normal(_size(size)).astype(_float_dtype(dtype))
     return _finish(data, requires_grad, device)
 
 
-def randint(low, high=None, size=(), dtype=None, device=None):
+def randint(low, high=None, size=(), generator=None, dtype=None, device=None):
     if high is None:
         low, high = 0, low
-    return _finish(_generator.integers(low, high, size=_size((size,)), dtype=np.int64),
+    return _finish(_numbers(generator).integers(low, high, size=_size((size,)), dtype=np.int64),
                    False, device)
