@@ -13,19 +13,22 @@ from . import autograd  # first: tensor.py and the ops build on it
 from . import cuda, nn, optim
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import device
-from .creation import (Generator, arange, from_numpy, full, manual_seed, ones, ones_like,
-                       rand, randint, randn, randperm, tensor, zeros, zeros_like)
+from .creation import (Generator, arange, as_tensor, empty, empty_like, eye, from_numpy, full,
+                       full_like, linspace, manual_seed, normal, ones, ones_like, rand,
+                       rand_like, randint, randint_like, randn, randn_like, randperm, tensor,
+                       zeros, zeros_like)
 from .dtypes import bool_ as bool  # noqa: A001  (PyTorch names it torch.bool)
-from .dtypes import dtype, float32, float64, int64
+from .dtypes import dtype, float32, float64, get_default_dtype, int32, int64, set_default_dtype
 from .errors import ShapeError
 from .export import graph
 from .compile import compile, CompileError, TracerWarning  # noqa: A004  (minigrad.compile, as torch.compile)
-from .ops import elementwise as _E, nn as _N, shape as _S
-from .tensor import Tensor, _promote, _result_dtype
+from .ops import elementwise as _E, linalg as _L, nn as _N, shape as _S
+from .tensor import Size, Tensor, _promote, _result_dtype, lerp, maximum, minimum
 
 float = float32     # noqa: A001  torch.float is float32
 double = float64
 long = int64
+int = int32         # noqa: A001  torch.int is int32
 
 __version__ = "0.1.0"
 
@@ -54,8 +57,11 @@ def stack(tensors, dim=0):
     return _S.Stack.apply(*_same_dtype(tensors), dim=dim)
 
 
-def where(condition, input, other):
-    """Elements of `input` where `condition` holds, else of `other` (broadcasting)."""
+def where(condition, input=None, other=None):
+    """Elements of `input` where `condition` holds, else of `other` (broadcasting);
+    where(condition) alone is condition.nonzero(as_tuple=True)."""
+    if input is None and other is None:
+        return condition.nonzero(as_tuple=True)
     if not isinstance(condition, Tensor):
         condition = tensor(condition)
     if isinstance(input, Tensor) or isinstance(other, Tensor):
@@ -65,84 +71,32 @@ def where(condition, input, other):
     return _E.Where.apply(condition, input, other)
 
 
-def maximum(input, other):
-    return _E.Maximum.apply(*_promote(input, other))
-
-
 def matmul(input, other):
     return input @ other
 
 
-def exp(x):
-    return x.exp()
+# torch.exp(x) is x.exp(), and so on: the functions that mirror a Tensor method are that
+# method, so that one definition serves both spellings.
+for _name in (
+        "exp log sqrt abs tanh sigmoid relu clamp clip sum mean amax amin argmax argmin "
+        "prod var std norm logsumexp cumsum cumprod max min sort argsort topk all any "
+        "reshape flatten transpose swapaxes swapdims permute movedim unsqueeze squeeze t "
+        "expand_as flip roll tril triu narrow unbind split chunk "
+        "unflatten index_select gather scatter scatter_add masked_fill nonzero "
+        "sin cos log1p expm1 log2 rsqrt reciprocal erf floor ceil round trunc sign neg "
+        "negative square clamp_min clamp_max lerp logical_and logical_or logical_xor "
+        "logical_not isnan isinf isfinite eq ne lt le gt ge greater greater_equal less "
+        "less_equal not_equal equal floor_divide remainder mm bmm dot outer "
+        "numel clone detach").split():
+    if hasattr(Tensor, _name):
+        globals()[_name] = getattr(Tensor, _name)
 
 
-def log(x):
-    return x.log()
-
-
-def sqrt(x):
-    return x.sqrt()
-
-
-def abs(x):  # noqa: A001
-    return x.abs()
-
-
-def tanh(x):
-    return x.tanh()
-
-
-def sigmoid(x):
-    return x.sigmoid()
-
-
-def relu(x):
-    return x.relu()
-
-
-def clamp(x, min=None, max=None):  # noqa: A002
-    return x.clamp(min, max)
-
-
-def sum(x, dim=None, keepdim=False):  # noqa: A001
-    return x.sum(dim, keepdim)
-
-
-def mean(x, dim=None, keepdim=False):
-    return x.mean(dim, keepdim)
-
-
-def amax(x, dim=(), keepdim=False):
-    return x.amax(dim, keepdim)
-
-
-def argmax(x, dim=None, keepdim=False):
-    return x.argmax(dim, keepdim)
-
-
-def reshape(x, shape):
-    return x.reshape(shape)
-
-
-def flatten(x, start_dim=0, end_dim=-1):
-    return x.flatten(start_dim, end_dim)
-
-
-def transpose(x, dim0, dim1):
-    return x.transpose(dim0, dim1)
-
-
-def permute(x, dims):
-    return x.permute(dims)
-
-
-def unsqueeze(x, dim):
-    return x.unsqueeze(dim)
-
-
-def squeeze(x, dim=None):
-    return x.squeeze(dim)
+def einsum(equation, *operands):
+    """einsum("ij,jk->ik", a, b), with the operands also accepted as one list."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = operands[0]
+    return _L.Einsum.apply(*_same_dtype(operands), equation=equation)
 
 
 def softmax(x, dim):

@@ -5,6 +5,7 @@ from . import backend
 from . import dtypes as _dt
 from .tensor import Tensor, as_array
 
+
 class Generator:
     """A source of random numbers, as `torch.Generator`: give one to `rand`, `randn`,
     `randint`, `randperm`, `random_split` or a `DataLoader` to draw from it instead of
@@ -96,6 +97,79 @@ def full(size, fill_value, dtype=None, requires_grad=False, device=None):
                    requires_grad, device)
 
 
+def empty(*size, dtype=None, requires_grad=False, device=None):
+    """A tensor whose values are whatever its memory held (here: zeros, to be repeatable)."""
+    return zeros(*size, dtype=dtype, requires_grad=requires_grad, device=device)
+
+
+def eye(n, m=None, dtype=None, requires_grad=False, device=None):
+    return _finish(np.eye(n, n if m is None else m, dtype=_float_dtype(dtype)),
+                   requires_grad, device)
+
+
+def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
+    """`steps` numbers from `start` to `end`, both included, evenly spaced."""
+    if steps < 0:
+        raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
+    return _finish(np.linspace(start, end, steps, dtype=np.float64).astype(_float_dtype(dtype)),
+                   requires_grad, device)
+
+
+def normal(mean=0.0, std=1.0, size=None, generator=None, dtype=None, requires_grad=False,
+           device=None):
+    """Normal random numbers: `normal(mean, std, size)` with numbers, or `normal(means,
+    stds)` with tensors (one draw per element, shapes broadcast)."""
+    mean_t, std_t = isinstance(mean, Tensor), isinstance(std, Tensor)
+    if not (mean_t or std_t):
+        if size is None:
+            raise TypeError("normal(mean, std) with numbers needs size=(...)")
+        shape = _size((size,))
+        data = mean + std * _numbers(generator).standard_normal(shape)
+        return _finish(data.astype(_float_dtype(dtype)), requires_grad, device)
+    m = mean.data if mean_t else mean
+    s = std.data if std_t else std
+    if np.any(np.asarray(s) < 0):
+        raise RuntimeError("normal expects all elements of std >= 0.0")
+    shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+    dtype = (mean if mean_t else std).data.dtype
+    data = m + s * _numbers(generator).standard_normal(shape)
+    return _finish(np.asarray(data, dtype), requires_grad, device)
+
+
+def as_tensor(data, dtype=None, device=None):
+    """A tensor sharing memory with `data` where it can (a NumPy array, or a tensor of the
+    right dtype and device, which is returned as it is); otherwise a copy."""
+    if isinstance(data, Tensor):
+        return data.to(device, dtype=dtype) if (device or dtype) else data
+    if isinstance(data, np.ndarray) and (dtype is None or _dt.to_numpy_dtype(dtype) == data.dtype) \
+            and data.dtype == _dt.supported_numpy_dtype(data.dtype):
+        return _finish(data, False, device)
+    return tensor(data, dtype=dtype, device=device)
+
+
+def full_like(t, fill_value, dtype=None, requires_grad=False, device=None):
+    return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad,
+                device=device or t.device)
+
+
+def empty_like(t, dtype=None, requires_grad=False, device=None):
+    return zeros_like(t, dtype=dtype, requires_grad=requires_grad, device=device)
+
+
+def rand_like(t, dtype=None, requires_grad=False, device=None):
+    return rand(*t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad,
+                device=device or t.device)
+
+
+def randn_like(t, dtype=None, requires_grad=False, device=None):
+    return randn(*t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad,
+                 device=device or t.device)
+
+
+def randint_like(t, low, high=None, dtype=None, device=None):
+    return randint(low, high, t.shape, dtype=dtype or t.dtype, device=device or t.device)
+
+
 def zeros_like(t, dtype=None, requires_grad=False, device=None):
     return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad,
                  device=device or t.device)
@@ -107,13 +181,22 @@ def ones_like(t, dtype=None, requires_grad=False, device=None):
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
+    """start, start + step, ... up to `end` (not included); int64 if all three are
+    integers, else the default float dtype."""
     if end is None:
         start, end = 0, start
+    if step == 0:
+        raise RuntimeError("arange: step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError(f"arange: upper bound and larger bound inconsistent with step sign "
+                           f"(start={start}, end={end}, step={step})")
     if dtype is None:
         is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if is_int else _dt.default_float.np
-    return _finish(np.arange(start, end, step, dtype=_dt.to_numpy_dtype(dtype)),
-                   requires_grad, device)
+    # PyTorch counts ceil((end - start) / step) elements, computed in double precision
+    count = int(np.ceil((end - start) / step))
+    values = np.arange(count, dtype=np.float64) * step + start
+    return _finish(values.astype(_dt.to_numpy_dtype(dtype)), requires_grad, device)
 
 
 def rand(*size, generator=None, dtype=None, requires_grad=False, device=None):
@@ -131,5 +214,6 @@ def randn(*size, generator=None, dtype=None, requires_grad=False, device=None):
 def randint(low, high=None, size=(), generator=None, dtype=None, device=None):
     if high is None:
         low, high = 0, low
-    return _finish(_numbers(generator).integers(low, high, size=_size((size,)), dtype=np.int64),
+    numbers = _numbers(generator).integers(low, high, size=_size((size,)), dtype=np.int64)
+    return _finish(numbers.astype(np.int64 if dtype is None else _dt.to_numpy_dtype(dtype)),
                    False, device)

@@ -24,18 +24,32 @@ class dtype:
 
 float32 = dtype("float32", np.float32, True)
 float64 = dtype("float64", np.float64, True)
+int32 = dtype("int32", np.int32, False)
 int64 = dtype("int64", np.int64, False)
 bool_ = dtype("bool", np.bool_, False)
 
-_BY_NUMPY = {d.np: d for d in (float32, float64, int64, bool_)}
+_BY_NUMPY = {d.np: d for d in (float32, float64, int32, int64, bool_)}
 # Other NumPy types are mapped onto the nearest supported one when data comes in.
 _IMPORTED = {
     np.dtype(np.float16): float32,
-    np.dtype(np.int8): int64, np.dtype(np.int16): int64, np.dtype(np.int32): int64,
+    np.dtype(np.int8): int64, np.dtype(np.int16): int64,
     np.dtype(np.uint8): int64, np.dtype(np.uint16): int64, np.dtype(np.uint32): int64,
 }
 
 default_float = float32
+
+
+def set_default_dtype(d):
+    """The dtype of floating-point tensors made from Python floats (float32 or float64)."""
+    global default_float
+    if d not in (float32, float64):
+        raise TypeError(f"only floating-point dtypes (float32, float64) can be the default, "
+                        f"not {d}")
+    default_float = d
+
+
+def get_default_dtype():
+    return default_float
 
 
 def from_numpy_dtype(np_dtype):
@@ -54,7 +68,7 @@ def supported_numpy_dtype(np_dtype):
     if np_dtype in _IMPORTED:
         return _IMPORTED[np_dtype].np
     raise TypeError(f"minigrad cannot hold data of NumPy dtype {np_dtype}; "
-                    "use float32, float64, int64 or bool")
+                    "use float32, float64, int32, int64 or bool")
 
 
 def to_numpy_dtype(d):

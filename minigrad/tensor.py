@@ -169,8 +169,11 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         return self
 
-    def to(self, target=None, dtype=None):
-        """`to(device)`, `to(dtype)` or `to(device, dtype)`, as in PyTorch."""
+    def to(self, target=None, dtype=None, copy=False):
+        """`to(device)`, `to(dtype)`, `to(device, dtype)` or `to(other_tensor)` (its device
+        and dtype), as in PyTorch."""
+        if isinstance(target, Tensor):
+            target, dtype = target.device, target.dtype
         if isinstance(target, _dt.dtype):
             target, dtype = None, target
         out = self
@@ -178,7 +181,10 @@ class Tensor:
             out = E.Cast.apply(out, dtype=_dt.to_numpy_dtype(dtype))
         if target is not None and backend.device(target) != self.device:
             out = _ToDevice.apply(out, target=backend.device(target))
-        return out
+        return out.clone() if copy and out is self else out
+
+    def type_as(self, other):
+        return self.to(dtype=other.dtype)
 
     def cpu(self):
         return self.to("cpu")
@@ -194,6 +200,15 @@ class Tensor:
 
     def long(self):
         return self.to(_dt.int64)
+
+    def int(self):
+        return self.to(_dt.int32)
+
+    def bool(self):
+        return self.to(_dt.bool_)
+
+    def half(self):
+        raise TypeError("minigrad has no float16: its arrays are NumPy's float32 or float64")
 
     def clone(self):
         return E.Cast.apply(self, dtype=self.data.dtype)
@@ -599,11 +614,77 @@ class Tensor:
     def __ge__(self, other):
         return self._compare(np.greater_equal, other)
 
-    def any(self):
-        return autograd.untracked(_any, (self,), Tensor._make(_any(self.data), False, None))
+    def any(self, dim=None, keepdim=False):
+        return _plain(_any, self, dim=dim, keepdim=keepdim)
 
-    def all(self):
-        return autograd.untracked(_all, (self,), Tensor._make(_all(self.data), False, None))
+    def all(self, dim=None, keepdim=False):
+        return _plain(_all, self, dim=dim, keepdim=keepdim)
+
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+    greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+    def equal(self, other):
+        """True if both have the same shape and elements (a Python bool)."""
+        return self.shape == other.shape and bool((self == other).all())
+
+    def logical_and(self, other):
+        return _plain(np.logical_and, self, other)
+
+    def logical_or(self, other):
+        return _plain(np.logical_or, self, other)
+
+    def logical_xor(self, other):
+        return _plain(np.logical_xor, self, other)
+
+    def logical_not(self):
+        return _plain(np.logical_not, self)
+
+    def isnan(self):
+        return _plain(np.isnan, self)
+
+    def isinf(self):
+        return _plain(np.isinf, self)
+
+    def isfinite(self):
+        return _plain(np.isfinite, self)
+
+    def _bitwise(self, ufunc, other):
+        if self.data.dtype.kind == "f" or getattr(other, "dtype", None) in (_dt.float32, _dt.float64):
+            raise NotImplementedError(f"{ufunc.__name__} is only defined for integer and "
+                                      f"bool tensors, not {self.dtype.name}")
+        return _plain(ufunc, self, other)
+
+    def __and__(self, other):
+        return self._bitwise(np.bitwise_and, other)
+
+    def __or__(self, other):
+        return self._bitwise(np.bitwise_or, other)
+
+    def __xor__(self, other):
+        return self._bitwise(np.bitwise_xor, other)
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    def __invert__(self):
+        if self.data.dtype.kind == "f":
+            raise TypeError("~ (operator.invert) is only implemented on integer and bool "
+                            "tensors")
+        return _plain(np.invert, self)
+
+    def __floordiv__(self, other):
+        return _plain(np.floor_divide, *_promote(self, other))
+
+    def __rfloordiv__(self, other):
+        return _plain(np.floor_divide, *_promote(other, self))
+
+    def __mod__(self, other):
+        return E.Remainder.apply(*_promote(self, other))
+
+    def __rmod__(self, other):
+        return E.Remainder.apply(*_promote(other, self))
+
+    floor_divide = __floordiv__
+    remainder = __mod__
 
     # ---------------------------------------------------------- element-wise
 
@@ -636,8 +717,72 @@ class Tensor:
 
     clip = clamp
 
+    def clamp_min(self, min):  # noqa: A002
+        return self.clamp(min=min)
+
+    def clamp_max(self, max):  # noqa: A002
+        return self.clamp(max=max)
+
     def pow(self, exponent):
         return self ** exponent
+
+    def square(self):
+        return self * self
+
+    def neg(self):
+        return -self
+
+    negative = neg
+
+    def sin(self):
+        return E.Sin.apply(self._floating())
+
+    def cos(self):
+        return E.Cos.apply(self._floating())
+
+    def log1p(self):
+        return E.Log1p.apply(self._floating())
+
+    def expm1(self):
+        return E.Expm1.apply(self._floating())
+
+    def log2(self):
+        return E.Log2.apply(self._floating())
+
+    def rsqrt(self):
+        return E.Rsqrt.apply(self._floating())
+
+    def reciprocal(self):
+        return E.Reciprocal.apply(self._floating())
+
+    def erf(self):
+        return E.Erf.apply(self._floating())
+
+    def floor(self):
+        return self if self.data.dtype.kind in "iub" else E.Floor.apply(self)
+
+    def ceil(self):
+        return self if self.data.dtype.kind in "iub" else E.Ceil.apply(self)
+
+    def trunc(self):
+        return self if self.data.dtype.kind in "iub" else E.Trunc.apply(self)
+
+    def round(self, decimals=0):
+        if self.data.dtype.kind in "iub" and decimals == 0:
+            return self
+        return E.Round.apply(self, decimals=decimals)
+
+    def sign(self):
+        return E.Sign.apply(self)
+
+    def maximum(self, other):
+        return maximum(self, other)
+
+    def minimum(self, other):
+        return minimum(self, other)
+
+    def lerp(self, end, weight):
+        return lerp(self, end, weight)
 
     def matmul(self, other):
         return self @ other
@@ -661,13 +806,72 @@ class Tensor:
         return R.Amax.apply(self, dim=dim, keepdim=keepdim)
 
     def max(self, dim=None, keepdim=False):
-        """max() is the largest element; max(dim) gives (values, indices) as in PyTorch."""
+        """max() is the largest element; max(dim) gives (values, indices) as in PyTorch;
+        max(other) is maximum(self, other)."""
+        return self._extreme(R.Amax, R.MaxDim, _argmax, dim, keepdim)
+
+    def min(self, dim=None, keepdim=False):
+        return self._extreme(R.Amin, R.MinDim, _argmin, dim, keepdim)
+
+    def _extreme(self, whole, along, arg, dim, keepdim):
+        if isinstance(dim, Tensor):
+            return (maximum if whole is R.Amax else minimum)(self, dim)
         if dim is None:
-            return R.Amax.apply(self)
+            return whole.apply(self)
         # the gradient goes to the element `indices` names, not shared among ties as
         # amax shares it
-        return MaxResult(R.MaxDim.apply(self, dim=dim, keepdim=keepdim),
-                         self.argmax(dim, keepdim))
+        return ValuesAndIndices(along.apply(self, dim=dim, keepdim=keepdim),
+                                _plain(arg, self, dim=dim, keepdim=keepdim))
+
+    def amin(self, dim=(), keepdim=False):
+        return R.Amin.apply(self, dim=dim, keepdim=keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        return _plain(_argmin, self, dim=dim, keepdim=keepdim)
+
+    def prod(self, dim=None, keepdim=False):
+        if dim is not None and not isinstance(dim, int):
+            raise TypeError(f"prod(): argument 'dim' must be int, not {type(dim).__name__} "
+                            "(PyTorch's prod reduces one dimension at a time)")
+        return R.Prod.apply(self, dim=dim, keepdim=keepdim)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return R.Var.apply(self._floating(), dim=dim, keepdim=keepdim,
+                           correction=_correction(unbiased, correction))
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return R.Std.apply(self._floating(), dim=dim, keepdim=keepdim,
+                           correction=_correction(unbiased, correction))
+
+    def norm(self, p="fro", dim=None, keepdim=False):
+        p = 2 if p == "fro" else p
+        return R.Norm.apply(self._floating(), p=p, dim=dim, keepdim=keepdim)
+
+    def logsumexp(self, dim, keepdim=False):
+        return R.LogSumExp.apply(self._floating(), dim=dim, keepdim=keepdim)
+
+    def cumsum(self, dim):
+        return R.CumSum.apply(self, dim=dim)
+
+    def cumprod(self, dim):
+        return R.CumProd.apply(self, dim=dim)
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        indices = self.argsort(dim, descending)
+        return ValuesAndIndices(R.TakeAlongDim.apply(self, indices, dim=dim), indices)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return _plain(_argsort, self, dim=dim, descending=descending)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        if not 0 <= k <= (self.shape[dim] if self.ndim else 1):
+            raise RuntimeError(f"topk: k ({k}) is out of range for a dimension of size "
+                               f"{self.shape[dim] if self.ndim else 1}")
+        indices = _plain(_topk, self, k=k, dim=dim, largest=largest)
+        return ValuesAndIndices(R.TakeAlongDim.apply(self, indices, dim=dim), indices)
+
+    def gather(self, dim, index):
+        return R.TakeAlongDim.apply(self, index, dim=dim)
 
     def argmax(self, dim=None, keepdim=False):
         result = Tensor._make(_argmax(self.data, dim, keepdim), False, None)
@@ -725,9 +929,207 @@ class Tensor:
         template, tensors = _index(index)
         return S.GetItem.apply(self, *tensors, index=template)
 
+    @property
+    def mT(self):
+        return self.transpose(-2, -1)
 
-class MaxResult(tuple):
-    """`(values, indices)` returned by `Tensor.max(dim)`, with PyTorch's field names."""
+    def t(self):
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
+                               f"{self.ndim}D; use transpose(dim0, dim1) or mT")
+        return self.transpose(0, 1) if self.ndim == 2 else self
+
+    swapaxes = swapdims = transpose
+
+    def movedim(self, source, destination):
+        source, destination = _shape_arg((source,)), _shape_arg((destination,))
+        src = [normalize_dims(d, self.ndim)[0] for d in source]
+        dst = [normalize_dims(d, self.ndim)[0] for d in destination]
+        order = [d for d in range(self.ndim) if d not in src]
+        for d, s_ in sorted(zip(dst, src)):
+            order.insert(d, s_)
+        return self.permute(*order)
+
+    def view_as(self, other):
+        return self.view(other.shape)
+
+    def reshape_as(self, other):
+        return self.reshape(other.shape)
+
+    def expand(self, *sizes):
+        sizes = _shape_arg(sizes)
+        if len(sizes) < self.ndim:
+            raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be "
+                               f"greater or equal to the number of dimensions in the tensor "
+                               f"({self.ndim})")
+        lead = len(sizes) - self.ndim
+        shape = tuple(n if n != -1 else self.shape[i - lead] for i, n in enumerate(sizes))
+        return S.Expand.apply(self, shape=shape)
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    def repeat(self, *times):
+        times = _shape_arg(times)
+        if len(times) < self.ndim:
+            raise RuntimeError("repeat: the number of repeats must be at least the number of "
+                               f"dimensions ({self.ndim}), got {len(times)}")
+        return S.Repeat.apply(self, times=times)
+
+    def flip(self, *dims):
+        return S.Flip.apply(self, dims=normalize_dims(_shape_arg(dims), self.ndim))
+
+    def roll(self, shifts, dims=None):
+        return S.Roll.apply(self, shifts=shifts, dims=dims)
+
+    def tril(self, diagonal=0):
+        return S.Tril.apply(self, diagonal=diagonal)
+
+    def triu(self, diagonal=0):
+        return S.Triu.apply(self, diagonal=diagonal)
+
+    def contiguous(self):
+        return self if self.data.flags.c_contiguous else S.Contiguous.apply(self)
+
+    def is_contiguous(self):
+        return bool(self.data.flags.c_contiguous)
+
+    def stride(self, dim=None):
+        strides = tuple(s // self.data.itemsize for s in self.data.strides)
+        return strides if dim is None else strides[dim]
+
+    def narrow(self, dim, start, length):
+        (dim,) = normalize_dims(dim, self.ndim)
+        return self[(slice(None),) * dim + (slice(start, start + length),)]
+
+    def unbind(self, dim=0):
+        (dim,) = normalize_dims(dim, self.ndim)
+        return tuple(self[(slice(None),) * dim + (i,)] for i in range(self.shape[dim]))
+
+    def split(self, split_size_or_sections, dim=0):
+        (dim,) = normalize_dims(dim, self.ndim)
+        n = self.shape[dim]
+        if isinstance(split_size_or_sections, int):
+            step = split_size_or_sections
+            sizes = [min(step, n - start) for start in range(0, n, step)] if n else [0]
+        else:
+            sizes = list(split_size_or_sections)
+            if sum(sizes) != n:
+                raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to "
+                                   f"{n} (input tensor's size at dimension {dim}), but got "
+                                   f"split_sizes={sizes}")
+        starts = np.cumsum([0] + sizes[:-1])
+        return tuple(self.narrow(dim, int(a), size) for a, size in zip(starts, sizes))
+
+    def chunk(self, chunks, dim=0):
+        (dim,) = normalize_dims(dim, self.ndim)
+        step = -(-self.shape[dim] // chunks) if chunks > 0 else 0
+        if step <= 0:
+            raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+        return self.split(step, dim)
+
+    def unflatten(self, dim, sizes):
+        (dim,) = normalize_dims(dim, self.ndim)
+        sizes = list(sizes)
+        if -1 in sizes:
+            known = int(np.prod([n for n in sizes if n != -1]))
+            sizes[sizes.index(-1)] = self.shape[dim] // known if known else 0
+        return self.reshape(self.shape[:dim] + tuple(sizes) + self.shape[dim + 1:])
+
+    def index_select(self, dim, index):
+        if index.ndim > 1:
+            raise IndexError("index_select(): Index is supposed to be a vector")
+        return S.IndexSelect.apply(self, index.reshape(-1) if index.ndim == 0 else index,
+                                   dim=dim)
+
+    def scatter(self, dim, index, src=None, value=None):
+        src = src if value is None else value
+        _same_dtype_for("scatter", self, src)
+        return S.Scatter.apply(self, index, src, dim=dim)
+
+    def scatter_add(self, dim, index, src):
+        _same_dtype_for("scatter_add", self, src)
+        return S.Scatter.apply(self, index, src, dim=dim, add=True)
+
+    def masked_fill(self, mask, value):
+        if isinstance(mask, Tensor) and mask.data.dtype != np.bool_:
+            raise RuntimeError(f"masked_fill only supports boolean masks, but got mask with "
+                               f"dtype {mask.dtype.name}")
+        if isinstance(value, Tensor) and value.ndim != 0:
+            raise RuntimeError(f"masked_fill only supports a 0-dimensional value tensor, "
+                               f"but got tensor with {value.ndim} dimension(s)")
+        return S.MaskedFill.apply(self, mask, value)
+
+    def masked_fill_(self, mask, value):
+        return self._inplace(Tensor.masked_fill, mask, value)
+
+    def scatter_(self, dim, index, src=None, value=None):
+        return self._inplace(Tensor.scatter, dim, index, src, value)
+
+    def scatter_add_(self, dim, index, src):
+        return self._inplace(Tensor.scatter_add, dim, index, src)
+
+    def nonzero(self, as_tuple=False):
+        found = _plain(np.argwhere, self)
+        return found.unbind(1) if as_tuple else found
+
+    def mm(self, other):
+        if self.ndim != 2 or other.ndim != 2:
+            raise RuntimeError(f"mm: both arguments must be matrices (2-D), got "
+                               f"{self.ndim}-D and {other.ndim}-D; use matmul for others")
+        return self @ other
+
+    def bmm(self, other):
+        if self.ndim != 3 or other.ndim != 3 or self.shape[0] != other.shape[0]:
+            raise RuntimeError(f"bmm: expects two batches of matrices (3-D, the same batch "
+                               f"size), got shapes {self.shape} and {other.shape}")
+        return self @ other
+
+    def dot(self, other):
+        if self.ndim != 1 or other.ndim != 1:
+            raise RuntimeError(f"1D tensors expected, but got {self.ndim}D and {other.ndim}D "
+                               "tensors")
+        return self @ other
+
+    def outer(self, other):
+        return self[:, None] * other[None, :]
+
+    def new_zeros(self, *size, dtype=None):
+        return Tensor(backend.array_module(self.data).zeros(
+            _shape_arg(size), _dt.to_numpy_dtype(dtype or self.dtype)))
+
+    def new_ones(self, *size, dtype=None):
+        return Tensor(backend.array_module(self.data).ones(
+            _shape_arg(size), _dt.to_numpy_dtype(dtype or self.dtype)))
+
+    def new_full(self, size, fill_value, dtype=None):
+        return Tensor(backend.array_module(self.data).full(
+            tuple(size), fill_value, _dt.to_numpy_dtype(dtype or self.dtype)))
+
+    def new_tensor(self, data, dtype=None):
+        return Tensor(as_array(data, dtype or self.dtype))
+
+    def element_size(self):
+        return self.data.itemsize
+
+    def is_floating_point(self):
+        return self.data.dtype.kind == "f"
+
+
+class Size(tuple):
+    """A shape, as `torch.Size`. minigrad's shapes are plain tuples, which compare equal
+    to it and index and unpack the same way."""
+
+    def numel(self):
+        return int(np.prod(self))
+
+    def __repr__(self):
+        return f"minigrad.Size({list(self)})"
+
+
+class ValuesAndIndices(tuple):
+    """`(values, indices)`, as max(dim), min(dim), sort and topk return them, with
+    PyTorch's field names."""
 
     def __new__(cls, values, indices):
         return super().__new__(cls, (values, indices))
@@ -846,11 +1248,14 @@ def clear_grads(params, set_to_none=True):
 
 
 def _result_dtype(da, db, true_div):
-    if np.float64 in (da, db):
-        return np.dtype(np.float64)
-    if da.kind == "f" or db.kind == "f" or true_div:
+    """PyTorch's promotion of two dtypes of tensors with dimensions. (NumPy's differs:
+    there int64 with float32 gives float64.)"""
+    floats = [d for d in (da, db) if d.kind == "f"]
+    if floats:
+        return max(floats, key=lambda d: d.itemsize)
+    if true_div:
         return _dt.default_float.np
-    return np.dtype(np.int64)
+    return np.promote_types(da, db)          # bool < int32 < int64
 
 
 def _argmax(x, dim, keepdim):
@@ -864,12 +1269,66 @@ def _same(x):
     return x
 
 
-def _any(x):
-    return backend.array_module(x).asarray(x.any())
+def _plain(fn, *inputs, **options):
+    """fn on the inputs' arrays, as a tensor outside the graph: comparisons, logical ops,
+    indices. (A running minigrad.compile trace still records it.)"""
+    result = fn(*[x.data if isinstance(x, Tensor) else x for x in inputs], **options)
+    if isinstance(result, np.generic):
+        result = np.asarray(result)
+    return autograd.untracked(fn, inputs, Tensor._make(result, False, None), **options)
 
 
-def _all(x):
-    return backend.array_module(x).asarray(x.all())
+def _argmin(x, dim, keepdim):
+    xp = backend.array_module(x)
+    if dim is None:
+        return xp.asarray(x.argmin(), np.int64)
+    return xp.asarray(x.argmin(axis=dim, keepdims=keepdim), np.int64)
+
+
+def _argsort(x, dim, descending):
+    keys = -x.astype(np.int64 if x.dtype == np.bool_ else x.dtype) if descending else x
+    return backend.array_module(x).argsort(keys, axis=dim, kind="stable").astype(np.int64)
+
+
+def _topk(x, k, dim, largest):
+    order = _argsort(x, dim, descending=largest)
+    return backend.array_module(x).take(order, np.arange(k), axis=dim)
+
+
+def _same_dtype_for(op, x, src):
+    if isinstance(src, Tensor) and src.data.dtype != x.data.dtype:
+        raise RuntimeError(f"{op}(): Expected self.dtype to be equal to src.dtype (got "
+                           f"{x.dtype.name} and {src.dtype.name}); convert src with .to()")
+
+
+def _correction(unbiased, correction):
+    if correction is not None:
+        return correction
+    return 0 if unbiased is False else 1
+
+
+def maximum(input, other):
+    return E.Maximum.apply(*_promote(input, other))
+
+
+def minimum(input, other):
+    return E.Minimum.apply(*_promote(input, other))
+
+
+def lerp(input, end, weight):
+    start, end = _promote(input, end)
+    if isinstance(weight, Tensor):
+        start, weight = _promote(start, weight)
+        end, weight = _promote(end, weight)
+    return E.Lerp.apply(start, end, weight)
+
+
+def _any(x, dim=None, keepdim=False):
+    return backend.array_module(x).asarray(x.any(axis=dim, keepdims=keepdim))
+
+
+def _all(x, dim=None, keepdim=False):
+    return backend.array_module(x).asarray(x.all(axis=dim, keepdims=keepdim))
 
 
 def _shape_arg(shape):

@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from ..autograd import Function
+from ..backend import array_module
 from ..kernels import ElementwiseKernel
 from .util import unbroadcast
 
@@ -313,3 +314,207 @@ class Cast(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad.astype(ctx.dtype)
+
+
+# ----------------------------------------------------------------- more math
+
+
+def erf(x):
+    """The error function, exactly (NumPy has none; Python's math.erf, element by
+    element, or CuPy's own on a GPU)."""
+    if array_module(x) is not np:
+        import cupyx.scipy.special
+        return cupyx.scipy.special.erf(x)
+    return np.asarray(_erf(x), dtype=x.dtype) if np.ndim(x) else np.asarray(math.erf(x), x.dtype)
+
+
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+class Sin(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return grad * np.cos(x)  # d(sin x)/dx = cos x
+
+
+class Cos(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.cos(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return -grad * np.sin(x)  # d(cos x)/dx = -sin x
+
+
+class Log1p(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log1p(x)       # log(1 + x), exact for small x where 1 + x rounds to 1
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return grad / (1 + x)    # d log(1 + x)/dx = 1 / (1 + x)
+
+
+class Expm1(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = np.expm1(x)          # e^x - 1, exact for small x
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        y, = ctx.saved_tensors
+        return grad * (y + 1)    # d(e^x - 1)/dx = e^x
+
+
+class Log2(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log2(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return grad / (x * math.log(2))  # d log2(x)/dx = 1 / (x ln 2)
+
+
+class Rsqrt(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = 1 / np.sqrt(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        y, = ctx.saved_tensors
+        return grad * -0.5 * y * y * y  # d x^(-1/2)/dx = -x^(-3/2) / 2
+
+
+class Reciprocal(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = 1 / x
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        y, = ctx.saved_tensors
+        return -grad * y * y     # d(1/x)/dx = -1/x^2
+
+
+class Erf(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return erf(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return grad * (2 / math.sqrt(math.pi)) * np.exp(-x * x)  # d erf(x)/dx = 2/sqrt(pi) e^(-x^2)
+
+
+class PiecewiseConstant(Function):
+    """floor, ceil, round, trunc, sign: flat between jumps, so their derivative is 0
+    wherever it exists; PyTorch's backward gives zeros (not "no gradient"), and so
+    does this."""
+    function = None
+
+    @classmethod
+    def forward(cls, ctx, x, **options):
+        return cls.function(x, **options)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return array_module(grad).zeros_like(grad)
+
+
+class Floor(PiecewiseConstant):
+    function = staticmethod(np.floor)
+
+
+class Ceil(PiecewiseConstant):
+    function = staticmethod(np.ceil)
+
+
+class Round(PiecewiseConstant):
+    function = staticmethod(np.round)    # halves go to the even neighbour, as in PyTorch
+
+
+class Trunc(PiecewiseConstant):
+    function = staticmethod(np.trunc)
+
+
+class Sign(PiecewiseConstant):
+    function = staticmethod(np.sign)
+
+
+class Minimum(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        # the smaller input gets the gradient; on a tie each gets half, as in PyTorch
+        share_a = (a < b) + (a == b) * grad.dtype.type(0.5)
+        da = unbroadcast(grad * share_a, _shape(a)) if ctx.needs_input_grad[0] else None
+        db = unbroadcast(grad * (1 - share_a), _shape(b)) if ctx.needs_input_grad[1] else None
+        return da, db
+
+
+class Lerp(Function):
+    """start + weight * (end - start), computed as PyTorch computes it (from the nearer
+    end), so that float32 results agree to the last bit."""
+
+    @staticmethod
+    def forward(ctx, start, end, weight):
+        ctx.save_for_backward(start, end, weight)
+        diff = end - start
+        return np.where(np.abs(weight) < 0.5, start + weight * diff, end - diff * (1 - weight))
+
+    @staticmethod
+    def backward(ctx, grad):
+        start, end, weight = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        d_start = unbroadcast(grad * (1 - weight), _shape(start)) if needs[0] else None
+        d_end = unbroadcast(grad * weight, _shape(end)) if needs[1] else None
+        d_weight = unbroadcast(grad * (end - start), _shape(weight)) if needs[2] else None
+        return d_start, d_end, d_weight
+
+
+class Remainder(Function):
+    """a % b with the sign of b (Python's and PyTorch's rule, not C's fmod)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        ctx.shapes = _shape(a), _shape(b)
+        return np.remainder(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        sa, sb = ctx.shapes
+        # a % b = a - b floor(a / b): d/da = 1, d/db = -floor(a / b)
+        da = unbroadcast(grad, sa) if ctx.needs_input_grad[0] else None
+        db = unbroadcast(-grad * np.floor_divide(a, b), sb) if ctx.needs_input_grad[1] else None
+        return da, db

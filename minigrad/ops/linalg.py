@@ -58,6 +58,75 @@ class MatMul(Function):
         return shape_error("matmul", [a, b], f"the batch dimensions do not broadcast ({error})")
 
 
+class Einsum(Function):
+    """einsum("ij,jk->ik", a, b) and every other contraction NumPy's einsum reads.
+
+    The gradient of one operand is itself an einsum: the output's gradient contracted
+    with the other operands, written out to that operand's letters. Letters that appear
+    only in that operand were summed away, so the gradient is broadcast back along them.
+    A letter repeated within one operand (a diagonal, "ii->i") is refused in backward."""
+
+    @staticmethod
+    def forward(ctx, *operands, equation):
+        ctx.inputs_letters, ctx.output_letters = _parse_einsum(equation, operands)
+        ctx.save_for_backward(*operands)
+        return array_module(operands[0]).einsum(equation, *operands)
+
+    @staticmethod
+    def backward(ctx, grad):
+        operands = ctx.saved_tensors
+        xp = array_module(grad)
+        grads = []
+        for k, (letters, x) in enumerate(zip(ctx.inputs_letters, operands)):
+            if not ctx.needs_input_grad[k]:
+                grads.append(None)
+                continue
+            if len(set(letters)) != len(letters):
+                raise NotImplementedError(
+                    f"einsum: the gradient of an operand with a repeated letter ({letters}) "
+                    "is not implemented; take the diagonal with other ops first")
+            others = [(ls, o) for j, (ls, o) in enumerate(zip(ctx.inputs_letters, operands))
+                      if j != k]
+            known = set(ctx.output_letters).union(*[set(ls) for ls, _ in others])
+            kept = "".join(c for c in letters if c in known)
+            terms = ",".join([ctx.output_letters] + [ls for ls, _ in others])
+            g = xp.einsum(f"{terms}->{kept}", grad, *[o for _, o in others])
+            # put back the letters that were summed away, as dimensions of size 1 ...
+            g = g.reshape([g.shape[kept.index(c)] if c in known else 1 for c in letters])
+            # ... and add up along "..." dimensions this operand had only once (size 1)
+            summed = tuple(i for i, (a, b) in enumerate(zip(g.shape, x.shape)) if a != b == 1)
+            g = g.sum(axis=summed, keepdims=True) if summed else g
+            grads.append(xp.broadcast_to(g, x.shape).astype(x.dtype))
+        return tuple(grads)
+
+
+def _parse_einsum(equation, operands):
+    """The letters of each operand and of the output, with "..." spelled out."""
+    equation = equation.replace(" ", "")
+    inputs, arrow, output = equation.partition("->")
+    inputs = inputs.split(",")
+    if len(inputs) != len(operands):
+        raise ValueError(f"einsum: the equation {equation!r} has {len(inputs)} operand(s) but "
+                         f"{len(operands)} tensor(s) were given")
+    spare = iter(c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in equation)
+    widest = max((x.ndim - (len(t) - 3) for t, x in zip(inputs, operands) if "..." in t),
+                 default=0)
+    batch = "".join(next(spare) for _ in range(widest))
+    spelled = [t.replace("...", batch[len(batch) - (x.ndim - (len(t) - 3)):])
+               for t, x in zip(inputs, operands)]
+    if not arrow:        # implicit output: the letters that appear once, in order
+        counts = "".join(spelled)
+        output = batch + "".join(sorted(c for c in set(counts) if counts.count(c) == 1
+                                        and c not in batch))
+    else:
+        output = output.replace("...", batch)
+    for t, x in zip(spelled, operands):
+        if len(t) != x.ndim:
+            raise ValueError(f"einsum: {t!r} names {len(t)} dimensions but the operand has "
+                             f"{x.ndim} (shape {tuple(x.shape)})")
+    return spelled, output
+
+
 # A tiled matrix multiply, for reading rather than for speed: minigrad's matmul calls
 # cuBLAS through CuPy's `@`, which is several times faster. Each block of TILE x TILE
 # threads computes one TILE x TILE tile of C. It walks along the shared dimension one

@@ -3,12 +3,15 @@
 Each of these could be written with the basic ops, but fused they are faster (one node
 instead of several) and numerically safer (softmax never overflows).
 """
+import math
+
 import numpy as np
 
 from ..autograd import Function
 from ..backend import array_module
 from ..errors import shape_error
 from ..kernels import ElementwiseKernel
+from .elementwise import _sigmoid, erf
 
 
 class Linear(Function):
@@ -205,3 +208,171 @@ class Dropout(Function):
     def backward(ctx, grad):
         mask, = ctx.saved_tensors
         return grad * mask * ctx.scale, None
+
+
+# ------------------------------------------------------------- activations
+
+
+class GELU(Function):
+    """x * P(X <= x) for X standard normal; approximate="tanh" is the tanh formula of
+    Hendrycks & Gimpel (2016), as PyTorch computes both."""
+    op = "gelu"
+
+    @staticmethod
+    def forward(ctx, x, approximate="none"):
+        ctx.save_for_backward(x)
+        ctx.approximate = approximate
+        if approximate == "tanh":
+            inner = _GELU_K * (x + 0.044715 * x * x * x)
+            return 0.5 * x * (1 + np.tanh(inner))
+        return 0.5 * x * (1 + erf(x * _SQRT_HALF))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        if ctx.approximate == "tanh":
+            t = np.tanh(_GELU_K * (x + 0.044715 * x * x * x))
+            # d/dx of 0.5 x (1 + tanh(u)), u = k (x + 0.044715 x^3)
+            return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _GELU_K
+                           * (1 + 3 * 0.044715 * x * x))
+        cdf = 0.5 * (1 + erf(x * _SQRT_HALF))
+        pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+        return grad * (cdf + x * pdf)        # d(x Phi(x))/dx = Phi(x) + x phi(x)
+
+
+_SQRT_HALF = math.sqrt(0.5)
+_GELU_K = math.sqrt(2 / math.pi)
+
+
+class SiLU(Function):
+    op = "silu"
+
+    @staticmethod
+    def forward(ctx, x):
+        s = _sigmoid(x)
+        ctx.save_for_backward(x, s)
+        return x * s
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, s = ctx.saved_tensors
+        return grad * s * (1 + x * (1 - s))  # d(x s(x))/dx = s + x s (1 - s)
+
+
+class Softplus(Function):
+    @staticmethod
+    def forward(ctx, x, beta=1.0, threshold=20.0):
+        ctx.save_for_backward(x)
+        ctx.beta, ctx.threshold = beta, threshold
+        bx = x * beta
+        # log(1 + e^(bx)) / b, and x itself where bx > threshold (as PyTorch, for speed
+        # and to avoid overflow)
+        return np.where(bx > threshold, x, np.logaddexp(0, bx) / beta).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        bx = x * ctx.beta
+        return grad * np.where(bx > ctx.threshold, 1, _sigmoid(bx))  # d/dx = sigmoid(bx)
+
+
+class LeakyReLU(Function):
+    op = "leaky_relu"
+
+    @staticmethod
+    def forward(ctx, x, negative_slope=0.01):
+        ctx.save_for_backward(x)
+        ctx.slope = negative_slope
+        return np.where(x > 0, x, x * negative_slope)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return grad * np.where(x > 0, 1, ctx.slope).astype(grad.dtype)
+
+
+class ELU(Function):
+    op = "elu"
+
+    @staticmethod
+    def forward(ctx, x, alpha=1.0):
+        ctx.save_for_backward(x)
+        ctx.alpha = alpha
+        return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        # 1 for x > 0, else d(alpha (e^x - 1))/dx = alpha e^x
+        return grad * np.where(x > 0, 1, ctx.alpha * np.exp(np.minimum(x, 0))).astype(grad.dtype)
+
+
+class Mish(Function):
+    @staticmethod
+    def forward(ctx, x):
+        t = np.tanh(np.logaddexp(0, x)).astype(x.dtype)       # tanh(softplus(x))
+        ctx.save_for_backward(x, t)
+        return x * t
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t = ctx.saved_tensors
+        # d(x tanh(sp(x)))/dx = tanh(sp(x)) + x (1 - tanh^2(sp(x))) sigmoid(x)
+        return grad * (t + x * (1 - t * t) * _sigmoid(x))
+
+
+class Hardtanh(Function):
+    @staticmethod
+    def forward(ctx, x, min_val=-1.0, max_val=1.0):
+        ctx.save_for_backward(x)
+        ctx.bounds = min_val, max_val
+        return np.clip(x, min_val, max_val)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        lo, hi = ctx.bounds
+        # strictly inside only: at the bounds PyTorch's hardtanh gives 0 (clamp gives 1)
+        return grad * ((x > lo) & (x < hi))
+
+
+class Pad(Function):
+    """F.pad: `pad` lists (before, after) amounts from the last dimension backwards;
+    negative amounts cut. Every element of the result is an element of the input (or
+    the constant): `where` holds, for each, the input's flat position (or -1)."""
+
+    @staticmethod
+    def forward(ctx, x, pad, mode="constant", value=0.0):
+        xp = array_module(x)
+        where = xp.arange(x.size).reshape(x.shape)
+        widths = [(0, 0)] * x.ndim
+        for k in range(len(pad) // 2):
+            widths[x.ndim - 1 - k] = (pad[2 * k], pad[2 * k + 1])
+        cut = tuple(slice(max(-a, 0), n - max(-b, 0)) for (a, b), n in zip(widths, x.shape))
+        where = where[cut]
+        widths = [(max(a, 0), max(b, 0)) for a, b in widths]
+        if mode == "constant":
+            where = xp.pad(where, widths, constant_values=-1)
+        else:
+            for (a, b), n in zip(widths, where.shape):
+                if mode == "reflect" and max(a, b) >= n:
+                    raise ValueError(f"padding size should be less than the corresponding input "
+                                     f"dimension for reflect padding, but got pad ({a}, {b}) "
+                                     f"for a dimension of size {n}")
+            where = xp.pad(where, widths, mode=_PAD_MODES[mode])
+        ctx.where, ctx.shape = where, x.shape
+        out = x.reshape(-1)[where]
+        if mode == "constant":
+            out[where < 0] = value
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        xp = array_module(grad)
+        dx = xp.zeros(int(np.prod(ctx.shape)), grad.dtype)
+        inside = ctx.where >= 0
+        xp.add.at(dx, ctx.where[inside], grad[inside])  # a repeated element adds its gradients
+        return dx.reshape(ctx.shape)
+
+
+_PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}

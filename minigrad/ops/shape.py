@@ -9,6 +9,7 @@ import numpy as np
 from ..autograd import Function, follow_views
 from ..backend import array_module, move
 from ..errors import ShapeError, shape_error
+from .reduce import positions
 from .util import normalize_dims, unbroadcast
 
 
@@ -289,3 +290,167 @@ class Stack(Function):
             return super().explain(inputs, options, error)
         shapes = [tuple(x.shape) for x in inputs]
         return shape_error(cls.op, shapes, "stack needs all tensors to have the same shape")
+
+
+class Expand(Function):
+    """A view in which dimensions of size 1 are repeated, without copying (stride 0).
+    Every element of such a dimension is the same memory: writing into it is refused."""
+    view = True
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        return array_module(x).broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return unbroadcast(grad, ctx.shape)   # each repeat of an element adds its gradient
+
+
+class Repeat(Function):
+    """x.repeat(*times): the whole tensor tiled `times` over (NumPy's tile)."""
+
+    @staticmethod
+    def forward(ctx, x, times):
+        ctx.shape, ctx.x_shape = (1,) * (len(times) - x.ndim) + x.shape, x.shape
+        ctx.times = times
+        return array_module(x).tile(x, times)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # view the result as (times[0], n0, times[1], n1, ...) and add up the copies
+        split = [n for pair in zip(ctx.times, ctx.shape) for n in pair]
+        summed = grad.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
+        return summed.reshape(ctx.x_shape)
+
+
+class Flip(Function):
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return array_module(x).flip(x, dims).copy()   # a copy, as in PyTorch
+
+    @staticmethod
+    def backward(ctx, grad):
+        return array_module(grad).flip(grad, ctx.dims)
+
+
+class Roll(Function):
+    @staticmethod
+    def forward(ctx, x, shifts, dims):
+        ctx.shifts, ctx.dims = shifts, dims
+        return array_module(x).roll(x, shifts, dims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        back = -ctx.shifts if isinstance(ctx.shifts, int) else tuple(-s for s in ctx.shifts)
+        return array_module(grad).roll(grad, back, ctx.dims)
+
+
+class Triangle(Function):
+    """tril / triu: the elements on one side of a diagonal of the last two dimensions
+    (the rest zeroed); the gradient passes where the elements were kept."""
+    op = "tril"
+    keep = staticmethod(np.tril)
+
+    @classmethod
+    def forward(cls, ctx, x, diagonal=0):
+        ctx.diagonal = diagonal
+        return cls.keep(x, diagonal)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        return cls.keep(grad, ctx.diagonal)
+
+
+class Tril(Triangle):
+    pass
+
+
+class Triu(Triangle):
+    op = "triu"
+    keep = staticmethod(np.triu)
+
+
+class Contiguous(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return array_module(x).ascontiguousarray(x)   # Tensor.contiguous() calls it to copy
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+class IndexSelect(Function):
+    op = "index_select"
+
+    @staticmethod
+    def forward(ctx, x, index, dim):
+        (ctx.dim,) = normalize_dims(dim, x.ndim)
+        ctx.shape = x.shape
+        ctx.save_for_backward(index)
+        return array_module(x).take(x, index, axis=ctx.dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        index, = ctx.saved_tensors
+        xp = array_module(grad)
+        dx = xp.zeros(ctx.shape, grad.dtype)
+        where = [slice(None)] * len(ctx.shape)
+        where[ctx.dim] = index
+        xp.add.at(dx, tuple(where), grad)        # an index picked twice adds its gradients
+        return dx, None
+
+
+class Scatter(Function):
+    """x.scatter(dim, index, src): a copy of x with src's elements written at `index`
+    along `dim` (add=True: added there, scatter_add)."""
+
+    @staticmethod
+    def forward(ctx, x, index, src, dim, add=False):
+        (ctx.dim,) = normalize_dims(dim, x.ndim)
+        xp = array_module(x)
+        where = positions(index, ctx.dim)
+        src = xp.broadcast_to(src, index.shape) if np.ndim(src) == 0 else \
+            src[tuple(slice(0, n) for n in index.shape)]
+        out = x.copy()
+        if add:
+            xp.add.at(out, where, src)
+        else:
+            out[where] = src
+        ctx.save_for_backward(index)
+        ctx.add, ctx.src_shape = add, np.shape(src)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        index, = ctx.saved_tensors
+        where = positions(index, ctx.dim)
+        d_src = None
+        if ctx.needs_input_grad[2]:                      # each source element went to one place
+            d_src = array_module(grad).zeros(ctx.src_shape, grad.dtype)
+            d_src[tuple(slice(0, n) for n in index.shape)] = grad[where]
+        if ctx.add:
+            return grad, None, d_src
+        d_x = grad.copy()
+        d_x[where] = 0                                  # what was overwritten gets nothing
+        return d_x, None, d_src
+
+
+class MaskedFill(Function):
+    op = "masked_fill"
+
+    @staticmethod
+    def forward(ctx, x, mask, value):
+        ctx.save_for_backward(mask)
+        ctx.value_shape = np.shape(value)
+        return array_module(x).where(mask, value, x).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        mask, = ctx.saved_tensors
+        zero = grad.dtype.type(0)
+        d_value = grad[np.broadcast_to(mask, grad.shape)].sum().reshape(ctx.value_shape) \
+            if ctx.needs_input_grad[2] else None     # a 0-d value tensor, used everywhere
+        return array_module(grad).where(mask, zero, grad), None, d_value

@@ -232,3 +232,58 @@ def test_creation_shape_dtype_requires_grad_like_torch(expr):
         t = eval(expr, {"T": T, "np": np})
         res[T.__name__] = (tuple(t.shape), np_dtype_name(t.detach()), bool(t.requires_grad))
     assert res["minigrad"] == res["torch"]
+
+
+# ------------------------------------------------------------------ more ways to make tensors
+def test_more_creation_functions_match_torch():
+    from mgtest import assert_same_outcome
+
+    def program(T):
+        x = T.tensor([[1.0, 2.0], [3.0, 4.0]])
+        return [T.linspace(0, 1, 5), T.linspace(-2, 3, 1), T.linspace(1, 0, 4, dtype=T.float64),
+                T.eye(3), T.eye(2, 4), T.eye(2, dtype=T.int64), T.empty(2, 3).shape,
+                T.full_like(x, 7), T.full_like(x, 2, dtype=T.int64), T.empty_like(x).shape,
+                T.zeros_like(x, dtype=T.int32), T.ones(2, dtype=T.int32) + 1,
+                T.arange(0, 1, 0.25), T.arange(1.5, 4), T.arange(10, 0, -3), T.arange(5.0),
+                T.as_tensor([1, 2]), T.as_tensor(np.arange(3.0)), T.as_tensor(x) is x,
+                T.rand_like(x).shape, T.randn_like(x).dtype, T.randint_like(x, 5).dtype,
+                T.int, T.long, T.float, T.double, T.bool, T.int32, T.get_default_dtype()]
+
+    assert_same_outcome(program)
+
+
+def test_as_tensor_shares_memory_with_numpy_as_torch():
+    array = np.zeros(3)
+    t = mg.as_tensor(array)
+    array[0] = 5
+    assert t.tolist() == [5.0, 0.0, 0.0] and t.dtype == mg.float64
+
+
+def test_arange_and_linspace_errors_match_torch():
+    from mgtest import assert_same_outcome
+    assert_same_outcome(lambda T: T.arange(0, 5, 0))
+    assert_same_outcome(lambda T: T.arange(5, 0, 1))
+    assert_same_outcome(lambda T: T.linspace(0, 1, -1))
+
+
+def test_normal_and_generators():
+    g1, g2 = mg.Generator().manual_seed(3), mg.Generator().manual_seed(3)
+    a, b = mg.normal(2.0, 0.5, (2000,), generator=g1), mg.normal(2.0, 0.5, (2000,), generator=g2)
+    assert a.tolist() == b.tolist() and abs(a.mean().item() - 2) < 0.05 and abs(a.std().item() - 0.5) < 0.05
+    means, stds = mg.zeros(2, 3), mg.ones(3) * 2
+    assert mg.normal(means, stds).shape == (2, 3)
+    with pytest.raises(RuntimeError, match="std >= 0"):
+        mg.normal(means, -stds)
+    assert sorted(mg.randperm(6, generator=g1).tolist()) == list(range(6))
+
+
+def test_default_dtype_can_be_float64():
+    try:
+        mg.set_default_dtype(mg.float64)
+        torch.set_default_dtype(torch.float64)
+        from mgtest import assert_same_outcome
+        assert_same_outcome(lambda T: [T.tensor([1.5]), T.zeros(2), T.arange(0.0, 1.0, 0.5),
+                                       T.tensor([1], dtype=T.float32) + T.tensor([2.0])])
+    finally:
+        mg.set_default_dtype(mg.float32)
+        torch.set_default_dtype(torch.float32)

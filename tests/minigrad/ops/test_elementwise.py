@@ -7,6 +7,7 @@ import torch
 
 import minigrad as mg
 from mgtest import (
+    assert_same_outcome,
     away_from_zero,
     compare,
     gradcheck,
@@ -408,3 +409,85 @@ def test_int_tensor_unary_and_clamp_dtype_like_torch(expr):
     assert np_dtype_name(res["minigrad"]) == np_dtype_name(res["torch"]), (
         expr, np_dtype_name(res["minigrad"]), np_dtype_name(res["torch"]))
     np.testing.assert_allclose(res["minigrad"].numpy(), res["torch"].numpy(), rtol=1e-6)
+
+
+# ------------------------------------------------------------------ more math
+UNARY_MATH = {
+    "sin": (lambda T, x: x.sin(), randn),
+    "cos": (lambda T, x: T.cos(x), randn),
+    "log1p": (lambda T, x: x.log1p(), lambda *s, **k: positive(*s, low=0.1, high=3.0, **k)),
+    "expm1": (lambda T, x: x.expm1(), randn),
+    "log2": (lambda T, x: T.log2(x), positive),
+    "rsqrt": (lambda T, x: x.rsqrt(), positive),
+    "reciprocal": (lambda T, x: x.reciprocal(), away_from_zero),
+    "erf": (lambda T, x: T.erf(x), randn),
+    "neg": (lambda T, x: x.neg(), randn),
+    "square": (lambda T, x: T.square(x), randn),
+    "clamp_min": (lambda T, x: x.clamp_min(0.1), randn),
+    "clamp_max": (lambda T, x: T.clamp_max(x, 0.1), randn),
+}
+
+
+@pytest.mark.parametrize("name", list(UNARY_MATH))
+@pytest.mark.parametrize("shape", [(3, 4), (), (2, 1, 3)], ids=str)
+def test_more_unary_math_matches_torch(name, shape):
+    fn, make = UNARY_MATH[name]
+    compare(fn, make(*shape, seed=3))
+
+
+@pytest.mark.parametrize("name", ["sin", "log1p", "expm1", "rsqrt", "erf", "reciprocal"])
+def test_more_unary_math_gradcheck(name):
+    fn, make = UNARY_MATH[name]
+    gradcheck(fn, make(3, 2, seed=4))
+
+
+@pytest.mark.parametrize("name", ["floor", "ceil", "round", "trunc", "sign"])
+def test_piecewise_constant_ops_give_zero_gradients_as_pytorch(name):
+    x = randn(3, 4, seed=5) * 3
+    x[0, 0] = 2.5                      # a half, rounded to the even neighbour
+    compare(lambda T, x: getattr(x, name)(), x)
+    compare(lambda T, x: getattr(T, name)(x * 2), x)
+
+
+def test_round_with_decimals_and_integer_inputs():
+    compare(lambda T, x: x.round(decimals=2), randn(3, 3, seed=6))
+    compare(lambda T, x: T.arange(5).floor() + x.sum(), randn(2, seed=7))
+
+
+@pytest.mark.parametrize("sa,sb", [((3, 4), (4,)), ((2, 1), (1, 3)), ((), (2,))], ids=str)
+def test_minimum_matches_torch(sa, sb):
+    compare(lambda T, a, b: T.minimum(a, b), randn(*sa, seed=8), randn(*sb, seed=9))
+    x = np.array([1.0, 2.0, 3.0])
+    compare(lambda T, a, b: a.minimum(b), x, np.array([1.0, 5.0, 0.0]))   # a tie splits
+
+
+@pytest.mark.parametrize("weight", ["tensor", 0.25, 0.75])
+def test_lerp_matches_torch(weight):
+    start, end = randn(3, 4, seed=10), randn(4, seed=11)
+    if weight == "tensor":
+        compare(lambda T, a, b, w: T.lerp(a, b, w), start, end, np.random.default_rng(1).random(4))
+    else:
+        compare(lambda T, a, b: a.lerp(b, weight), start, end)
+
+
+def test_logical_and_bitwise_ops_match_torch():
+    x, y = randn(4, 3, seed=12), randn(4, 3, seed=13)
+
+    def logical(T, x, y):
+        a, b = x > 0, y > 0
+        ints = T.tensor([[1, 2], [3, 4]])
+        return [a.logical_and(b), T.logical_or(a, b), a.logical_xor(b), T.logical_not(a),
+                a & b, a | b, a ^ b, ~a, ints & 6, ints | 1, ~ints, (x / 0).isnan(),
+                T.isinf(x / 0), (x / y).isfinite(), a.eq(b), T.ne(a, b), x.lt(y), x.le(0),
+                T.gt(x, y), x.ge(y), x.equal(x), x.equal(y), ints // 3, -ints // 3,
+                ints % 3, -ints % 3, T.remainder(x, 0.7), x // 0.3, T.floor_divide(ints, 2)]
+
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)     # NumPy warns of x / 0
+        assert_same_outcome(lambda T: logical(T, T.tensor(x), T.tensor(y)))
+
+
+def test_bitwise_ops_on_floats_are_refused_in_both():
+    assert_same_outcome(lambda T: T.ones(2) & T.ones(2))
+    assert_same_outcome(lambda T: ~T.ones(2))

@@ -7,7 +7,7 @@ import torch
 
 import minigrad as mg
 import minigrad.nn.functional as MF
-from mgtest import compare, gradcheck, np_dtype_name, randn
+from mgtest import assert_same_outcome, compare, gradcheck, np_dtype_name, randn
 
 
 def F(T):
@@ -198,3 +198,84 @@ def test_nn_ops_dtypes(dt):
         assert np_dtype_name(o) == dt
     sum(o.sum() for o in outs).backward()
     assert np_dtype_name(x.grad) == dt and np_dtype_name(w.grad) == dt
+
+
+# ------------------------------------------------------------------ activations and friends
+ACTIVATIONS = {
+    "gelu": lambda T, x: T.nn.functional.gelu(x),
+    "gelu_tanh": lambda T, x: T.nn.functional.gelu(x, approximate="tanh"),
+    "silu": lambda T, x: T.nn.functional.silu(x),
+    "softplus": lambda T, x: T.nn.functional.softplus(x),
+    "softplus_beta": lambda T, x: T.nn.functional.softplus(x * 10, beta=2, threshold=5),
+    "leaky_relu": lambda T, x: T.nn.functional.leaky_relu(x, 0.2),
+    "elu": lambda T, x: T.nn.functional.elu(x, alpha=0.7),
+    "mish": lambda T, x: T.nn.functional.mish(x),
+    "hardtanh": lambda T, x: T.nn.functional.hardtanh(x * 2, -1.0, 0.5),
+}
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_activations_match_torch(name):
+    x = randn(4, 5, seed=81) * 2
+    x[0, :3] = [0.0, -1.0, 0.5]                    # kinks and bounds
+    compare(ACTIVATIONS[name], x)
+
+
+@pytest.mark.parametrize("name", ["gelu", "gelu_tanh", "silu", "softplus", "mish", "elu"])
+def test_activations_gradcheck(name):
+    gradcheck(ACTIVATIONS[name], randn(3, 4, seed=82))
+
+
+def test_one_hot_matches_torch():
+    assert_same_outcome(lambda T: T.nn.functional.one_hot(T.tensor([0, 2, 1, 2])))
+    assert_same_outcome(lambda T: T.nn.functional.one_hot(T.tensor([[0, 1], [3, 2]]), 5))
+    assert_same_outcome(lambda T: T.nn.functional.one_hot(T.tensor([0, 5]), 3))
+    assert_same_outcome(lambda T: T.nn.functional.one_hot(T.tensor([0.0, 1.0])))
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize("pad", [(1, 2), (1, 0, 2, 1), (0, 1, 1, 1)], ids=str)
+def test_pad_matches_torch(mode, pad):
+    x = randn(2, 3, 4, 5, seed=83)
+    if mode != "constant":      # these pad a (batch of) 1-D or 2-D images: batch, channels
+        x = x[0] if len(pad) == 2 else x
+        assert_same_outcome(lambda T: T.nn.functional.pad(T.ones(2, 3, 4, 5, 6), pad, mode=mode))
+    compare(lambda T, x: T.nn.functional.pad(x, pad, mode=mode), x)
+
+
+def test_pad_with_a_value_and_negative_padding_matches_torch():
+    x = randn(3, 4, seed=84)
+    compare(lambda T, x: T.nn.functional.pad(x, (2, -1, -1, 1), value=0.5), x)
+    assert_same_outcome(lambda T: T.nn.functional.pad(T.ones(1, 1, 3), (3, 3), mode="reflect"))
+
+
+@pytest.mark.parametrize("p,dim", [(2, 1), (1, 0), (2, -1)])
+def test_normalize_matches_torch(p, dim):
+    x = randn(3, 4, seed=85)
+    x[1] = 0.0                                     # a zero row: eps keeps it finite
+    compare(lambda T, x: T.nn.functional.normalize(x, p=p, dim=dim), x)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("mask", [None, "bool", "float"])
+def test_scaled_dot_product_attention_matches_torch(causal, mask):
+    if causal and mask is not None:
+        return
+    q, k, v = randn(2, 3, 4, 8, seed=86), randn(2, 3, 5, 8, seed=87), randn(2, 3, 5, 6, seed=88)
+    if causal:
+        k, v = k[:, :, :4], v[:, :, :4]
+    m = None
+    if mask == "bool":
+        m = np.random.default_rng(3).random((4, 5)) > 0.3
+        m[:, 0] = True                             # every query attends somewhere
+    elif mask == "float":
+        m = np.random.default_rng(4).standard_normal((4, 5))
+
+    def fn(T, q, k, v):
+        attn_mask = None if m is None else T.tensor(m) if mask == "bool" else T.tensor(m, dtype=q.dtype)
+        return T.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask,
+                                                           is_causal=causal)
+
+    compare(fn, q, k, v)
+    compare(lambda T, q, k, v: T.nn.functional.scaled_dot_product_attention(q, k, v, scale=0.3),
+            q[0, 0], k[0, 0], v[0, 0])

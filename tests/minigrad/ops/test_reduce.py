@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import minigrad as mg
-from mgtest import compare, distinct, gradcheck, np_dtype_name, randn
+from mgtest import assert_same_outcome, compare, distinct, gradcheck, np_dtype_name, randn
 
 DIMS = [None, 0, 1, 2, -1, -2, (0, 2), (-1, 0), (0, 1, 2), (1,)]
 DIM_IDS = [str(d) for d in DIMS]
@@ -188,3 +188,125 @@ def test_accuracy_idiom():
     m = (mg.tensor(logits).argmax(dim=1) == mg.tensor(y)).sum().item()
     t = (torch.tensor(logits).argmax(dim=1) == torch.tensor(y)).sum().item()
     assert m == t == int((logits.argmax(axis=1) == y).sum())
+
+
+# ------------------------------------------------------------------ more reductions
+SHORT_DIMS = [None, 0, -1, (0, 2)]
+
+
+@pytest.mark.parametrize("name", ["prod", "amin", "logsumexp", "var", "std", "norm"])
+@pytest.mark.parametrize("dim", SHORT_DIMS, ids=str)
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_more_reductions_match_torch(name, dim, keepdim):
+    if name == "logsumexp" and dim is None:
+        dim = (0, 1, 2)                 # PyTorch's logsumexp needs dims
+    if keepdim and dim is None:
+        return
+    if name == "prod" and isinstance(dim, tuple):   # PyTorch's prod takes one dim: both refuse
+        assert_same_outcome(lambda T: T.ones(2, 3, 4).prod(dim=dim))
+        return
+    x = distinct(2, 3, 4, seed=21) if name != "prod" else randn(2, 3, 4, seed=21)
+
+    def fn(T, x):
+        m = getattr(x, name)
+        return m() if dim is None else m(dim=dim, keepdim=keepdim)
+
+    compare(fn, x)
+
+
+@pytest.mark.parametrize("p", [1, 2, 3, 0.5, float("inf"), float("-inf"), "fro"])
+def test_norm_of_every_order_matches_torch(p):
+    compare(lambda T, x: x.norm(p), distinct(3, 4, seed=22))
+    compare(lambda T, x: T.norm(x, p, dim=1, keepdim=True), distinct(3, 4, seed=23))
+
+
+@pytest.mark.parametrize("correction", [0, 1, 2])
+def test_variance_corrections_match_torch(correction):
+    x = randn(4, 5, seed=24)
+    compare(lambda T, x: x.var(dim=1, correction=correction), x)
+    compare(lambda T, x: T.std(x, 0, correction=correction, keepdim=True), x)
+    compare(lambda T, x: x.var(1, False), x)             # the older unbiased= argument
+    compare(lambda T, x: x.std(unbiased=True), x)
+
+
+def test_prod_with_zeros_and_std_of_constants_match_torch():
+    x = randn(3, 4, seed=25)
+    x[1, 2] = 0.0
+    x[2, 1] = x[2, 3] = 0.0
+    compare(lambda T, x: x.prod(dim=1), x)
+    compare(lambda T, x: x.prod(), x)
+    compare(lambda T, x: (x * 0 + 1).std(dim=1), x)      # std 0: gradient 0, not nan
+    compare(lambda T, x: (x * 0).norm(dim=1), x)         # norm 0: gradient 0
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_cumulative_ops_match_torch(dim):
+    x = randn(3, 4, seed=26)
+    compare(lambda T, x: x.cumsum(dim), x)
+    compare(lambda T, x: T.cumprod(x, dim), x)
+    x[1, 1] = x[0, 2] = 0.0                              # zeros take the other path
+    compare(lambda T, x: x.cumprod(dim), x)
+
+
+def test_logsumexp_of_infinite_rows_matches_torch():
+    x = np.array([[1.0, 2.0, 3.0], [-np.inf, -np.inf, -np.inf], [np.inf, 0.0, 1.0]])
+    compare(lambda T, x: x.logsumexp(1), x, backward=False)
+    compare(lambda T, x: x.logsumexp(1), x[:1])
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_min_and_max_over_a_dim_give_values_and_indices(dim, keepdim):
+    x = distinct(3, 4, seed=27)
+    for name in ("min", "max"):
+        compare(lambda T, x: getattr(x, name)(dim, keepdim).values, x)
+        compare(lambda T, x: getattr(T, name)(x, dim=dim, keepdim=keepdim)[0], x)
+        assert_same_outcome(lambda T: getattr(T.tensor(x), name)(dim, keepdim).indices)
+    assert_same_outcome(lambda T: T.tensor(x).argmin(dim, keepdim))
+    compare(lambda T, x: x.min() + x.max(), x)
+    compare(lambda T, a, b: a.min(b) + a.max(b), x, distinct(3, 4, seed=28))
+
+
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("dim", [0, -1])
+def test_sort_argsort_and_topk_match_torch(descending, dim):
+    x = distinct(4, 5, seed=29)
+    compare(lambda T, x: x.sort(dim, descending).values, x)
+    compare(lambda T, x: T.sort(x, dim=dim, descending=descending)[0] * 2, x)
+    assert_same_outcome(lambda T: T.tensor(x).sort(dim, descending).indices)
+    assert_same_outcome(lambda T: T.tensor(x).argsort(dim, descending=descending))
+    compare(lambda T, x: x.topk(3, dim, largest=not descending).values, x)
+    assert_same_outcome(lambda T: T.tensor(x).topk(2, dim).indices)
+    assert_same_outcome(lambda T: T.tensor(x).topk(9, dim))   # k too large: both refuse
+
+
+def test_sort_is_stable_for_ties_as_torch_with_stable():
+    x = np.array([3.0, 1.0, 3.0, 1.0, 2.0])
+    assert_same_outcome(lambda T: T.tensor(x).sort(stable=True).indices)
+    assert_same_outcome(lambda T: T.tensor(x).sort(descending=True, stable=True).indices)
+
+
+@pytest.mark.parametrize("dim", [None, 0, 1])
+def test_all_and_any_with_dims_match_torch(dim):
+    x = np.array([[True, False, True], [True, True, True]])
+
+    def program(T):
+        t = T.tensor(x)
+        if dim is None:
+            return [t.all(), t.any(), T.all(t), (~t).any()]
+        return [t.all(dim), t.any(dim, keepdim=True), T.any(t, dim=dim)]
+
+    assert_same_outcome(program)
+
+
+def test_gather_matches_torch():
+    x = randn(3, 4, seed=30)
+    index = np.array([[0, 3], [2, 2], [1, 0]])
+    compare(lambda T, x: x.gather(1, T.tensor(index)), x)
+    compare(lambda T, x: T.gather(x, 0, T.tensor(np.array([[2, 0, 1, 1]]))), x)
+
+
+@pytest.mark.parametrize("name", ["prod", "var", "std", "logsumexp", "cumprod"])
+def test_more_reductions_gradcheck(name):
+    args = {"prod": (), "var": (1,), "std": (1,), "logsumexp": (1,), "cumprod": (1,)}[name]
+    gradcheck(lambda T, x: getattr(x, name)(*args), randn(3, 4, seed=31))

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import minigrad as mg
-from mgtest import compare, gradcheck, np_dtype_name, randn
+from mgtest import assert_same_outcome, compare, gradcheck, np_dtype_name, randn
 
 X234 = randn(2, 3, 4, seed=1)
 
@@ -249,3 +249,110 @@ def test_cat_float32_float64_grads_keep_input_dtypes():
     mo.sum().backward()
     to.sum().backward()
     assert ma.grad.numpy().dtype == np.float32 and mb.grad.numpy().dtype == np.float64
+
+
+# ------------------------------------------------------------------ more shape ops
+SHAPE_FUNCTIONS = {
+    "expand": lambda T, x: x[:, :1].expand(3, 4),
+    "expand_new_dims": lambda T, x: x[:1].expand(2, 3, 4),
+    "expand_minus_one": lambda T, x: x[None].expand(2, -1, -1),
+    "expand_as": lambda T, x: x[:1].expand_as(x),
+    "repeat": lambda T, x: x.repeat(2, 1, 3),
+    "flip": lambda T, x: x.flip(0, 1),
+    "torch.flip": lambda T, x: T.flip(x, [1]),
+    "roll": lambda T, x: x.roll(1, 0),
+    "roll_dims": lambda T, x: T.roll(x, (1, -2), (0, 1)),
+    "tril": lambda T, x: x.tril(),
+    "triu": lambda T, x: T.triu(x, 1),
+    "tril_negative": lambda T, x: x.tril(-1),
+    "contiguous": lambda T, x: x.T.contiguous() * 2,
+    "narrow": lambda T, x: x.narrow(1, 1, 2),
+    "split": lambda T, x: T.cat(x.split(2, dim=1)[::-1], 1),
+    "split_sizes": lambda T, x: T.cat(x.split([1, 3], 1)[::-1], 1),
+    "chunk": lambda T, x: T.cat(x.chunk(3, 1)[::-1], 1),
+    "unbind": lambda T, x: T.stack(x.unbind(1)[::-1]),
+    "unflatten": lambda T, x: x.reshape(12).unflatten(0, (2, -1)),
+    "movedim": lambda T, x: x[None].movedim(0, 2),
+    "swapaxes": lambda T, x: x.swapaxes(0, 1),
+    "mT": lambda T, x: x.mT,
+    "t": lambda T, x: x.t(),
+    "view_as": lambda T, x: x.reshape(12).view_as(x),
+    "index_select": lambda T, x: x.index_select(1, T.tensor([3, 0, 3])),
+    "torch.index_select": lambda T, x: T.index_select(x, 0, T.tensor([2, 2])),
+    "masked_fill": lambda T, x: x.masked_fill(x > 0, -1.5),
+    "masked_fill_0d": lambda T, x: x.masked_fill(x < 0, T.tensor(2.0)),
+    "scatter": lambda T, x: x.scatter(1, T.tensor([[0, 1], [2, 3], [1, 0]]), x[:, 2:] * 3),
+    "scatter_value": lambda T, x: x.scatter(0, T.tensor([[0, 2, 1, 0]]), 7.0),
+    "scatter_add": lambda T, x: x.scatter_add(1, T.tensor([[0, 0], [3, 3], [1, 2]]), x[:, :2]),
+}
+
+
+@pytest.mark.parametrize("name", list(SHAPE_FUNCTIONS))
+def test_more_shape_ops_match_torch(name):
+    compare(SHAPE_FUNCTIONS[name], randn(3, 4, seed=41))
+
+
+def test_masked_fill_with_a_value_that_requires_grad_matches_torch():
+    compare(lambda T, x, v: x.masked_fill(x > 0, v), randn(3, 4, seed=42), np.array(0.5))
+
+
+def test_expanded_memory_cannot_be_written_in_either():
+    assert_same_outcome(lambda T: T.zeros(3, 1).expand(3, 4).add_(1))
+
+
+def test_contiguous_returns_the_tensor_itself_when_it_is():
+    x = mg.ones(2, 3)
+    assert x.contiguous() is x and x.is_contiguous() and not x.T.is_contiguous()
+    assert x.T.stride() == (1, 3) == torch.ones(2, 3).T.stride()
+
+
+def test_split_chunk_and_unbind_return_views_as_torch():
+    def program(T):
+        x = T.zeros(4, 6)
+        a, b = x.split(3, dim=1)
+        a.add_(1)
+        c = x.chunk(2)[1]
+        c.mul_(3)
+        x.unbind(0)[0][5] = 9.0
+        return [x, len(x.chunk(4, 1)), [t.shape for t in x.chunk(5, 1)]]
+
+    assert_same_outcome(program)
+
+
+@pytest.mark.parametrize("program", [
+    lambda T: T.ones(2, 3).split([1, 1], 1),
+    lambda T: T.ones(2, 3).scatter_add(0, T.tensor([[0, 1, 0]]), T.ones(1, 3, dtype=T.float64)),
+    lambda T: T.ones(2, 3).chunk(0),
+    lambda T: T.ones(2, 3).expand(3),
+    lambda T: T.ones(2, 3).repeat(2),
+    lambda T: T.ones(2, 3, 4).t(),
+    lambda T: T.ones(3).masked_fill(T.tensor([1, 0, 1]), 0.0),
+    lambda T: T.ones(3).index_select(0, T.tensor([[0]])),
+], ids=["split_sizes", "scatter_dtypes", "chunk0", "expand_fewer", "repeat_fewer", "t_3d", "fill_int_mask",
+        "index_2d"])
+def test_shape_op_errors_match_torch(program):
+    assert_same_outcome(program)
+
+
+def test_nonzero_and_where_with_one_argument_match_torch():
+    x = np.array([[0.0, 1.5, 0.0], [2.0, 0.0, -1.0]])
+    assert_same_outcome(lambda T: [T.tensor(x).nonzero(), T.where(T.tensor(x) != 0),
+                                   T.tensor(x).nonzero(as_tuple=True)])
+
+
+@pytest.mark.parametrize("name", ["repeat", "roll", "scatter_add", "index_select", "tril"])
+def test_more_shape_ops_gradcheck(name):
+    gradcheck(SHAPE_FUNCTIONS[name], randn(3, 4, seed=43))
+
+
+def test_in_place_scatter_and_masked_fill_match_torch():
+    def program(T):
+        x = T.tensor(randn(3, 4, seed=44), requires_grad=True)
+        y = x * 1
+        y.masked_fill_(y > 0.5, 0.0)
+        y.scatter_(1, T.tensor([[0], [1], [2]]), 5.0)
+        y.scatter_add_(0, T.tensor([[1, 1, 1, 1]]), T.ones(1, 4, dtype=T.float64))
+        (y * y).sum().backward()
+        return [y, x.grad]
+
+    assert_same_outcome(program)
