@@ -10,7 +10,7 @@ then `nn` and `optim`. `minigrad.graph(t)` exports the graph behind `t` as plain
 import functools
 
 from . import autograd  # first: tensor.py and the ops build on it
-from . import cuda, nn, optim
+from . import cuda, nn, optim, utils
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import device
 from .creation import (Generator, arange, as_tensor, empty, empty_like, eye, from_numpy, full,
