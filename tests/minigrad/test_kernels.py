@@ -50,15 +50,28 @@ EXAMPLES = {
                                 np.maximum(r.standard_normal(9), 0).astype(dt))],
     "cross_entropy_fwd": [_ce_fwd],
     "cross_entropy_bwd": [lambda r, dt: _ce_bwd(r, dt, False), lambda r, dt: _ce_bwd(r, dt, True)],
-    "sgd_update": [lambda r, dt: (r.standard_normal(7).astype(dt), 0.1, decay,
+    "sgd_update": [lambda r, dt, decay=decay: (r.standard_normal(7).astype(dt), 0.1, decay,
                                   *_state(r, dt, "p")) for decay in (0.0, 0.01)],
     "sgd_momentum_update": [
         lambda r, dt, first=first: (r.standard_normal(7).astype(dt), 0.1, 0.9, 0.01, first,
                                     *_state(r, dt, "p", "velocity"))
         for first in (True, False)],
-    "adam_update": [lambda r, dt: (r.standard_normal(7).astype(dt), 0.01, 0.9, 0.999, 1e-8,
-                                   decay, 0.3, *_state(r, dt, "p", "m", "v"))
+    "adam_update": [lambda r, dt, decay=decay: (r.standard_normal(7).astype(dt), 0.01, 0.9,
+                                                0.999, 1e-8, decay, 0.3,
+                                                *_state(r, dt, "p", "m", "v"))
                     for decay in (0.0, 0.01)],
+    "sgd_momentum_full_update": [
+        lambda r, dt, first=first, nesterov=nesterov, damp=damp: (
+            r.standard_normal(7).astype(dt), 0.1, 0.9, damp, 0.01, nesterov, first,
+            *_state(r, dt, "p", "velocity"))
+        for first in (True, False) for nesterov, damp in ((True, 0.0), (False, 0.3))],
+    "adam_amsgrad_update": [
+        lambda r, dt, decay=decay: (r.standard_normal(7).astype(dt), 0.01, 0.9, 0.999, 1e-8,
+                                    decay, 0.3, *_state(r, dt, "p", "m", "v", "v"))
+        for decay in (0.0, 0.01)],
+    "adagrad_update": [lambda r, dt, decay=decay: (r.standard_normal(7).astype(dt), 0.01, 1e-10,
+                                                   decay, *_state(r, dt, "p", "v"))
+                       for decay in (0.0, 0.01)],
 }
 CASES = [(name, k) for name, examples in EXAMPLES.items() for k in range(len(examples))]
 TOL = {np.float32: dict(rtol=2e-6, atol=1e-6), np.float64: dict(rtol=1e-13, atol=1e-14)}
