@@ -21,6 +21,7 @@ from .dtypes import bool_ as bool  # noqa: A001  (PyTorch names it torch.bool)
 from .dtypes import dtype, float32, float64, get_default_dtype, int32, int64, set_default_dtype
 from .errors import ShapeError
 from .export import graph
+from .serialization import load, save
 from .compile import compile, CompileError, TracerWarning  # noqa: A004  (minigrad.compile, as torch.compile)
 from .ops import elementwise as _E, linalg as _L, nn as _N, shape as _S
 from .tensor import Size, Tensor, _promote, _result_dtype, lerp, maximum, minimum
