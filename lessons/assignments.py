@@ -146,7 +146,7 @@ def compare_with_torch(op, torch_op, *inputs, what=None, rtol=1e-5, atol=1e-6, s
         return
     if not getattr(out, "requires_grad", False):
         raise AssertionError(f"{what}: the output does not require grad although its inputs "
-                             "do; build it with a Function's apply(), not from a plain array")
+                             "do; build it with an Op's apply(), not from a plain array")
     g = _upstream(expected_np.shape, expected_np.dtype, seed)
     out.backward(minigrad.tensor(g))
     expected.backward(torch.tensor(g))
@@ -177,7 +177,7 @@ def gradcheck(op, *inputs, what=None, tolerance=1e-6, seed=1):
     out = op(*tensors)
     if not getattr(out, "requires_grad", False):
         raise AssertionError(f"{what}: the output does not require grad although its inputs "
-                             "do; build it with a Function's apply(), not from a plain array")
+                             "do; build it with an Op's apply(), not from a plain array")
     out.backward(minigrad.tensor(g))
     for k, (x, v) in enumerate(zip(arrays, variable)):
         if not v:

@@ -2,17 +2,18 @@
 
     import minigrad as torch   # code that uses only supported operations runs unchanged
 
-Layers, from the bottom up: `dtypes` and `backend` (where data lives), `autograd`
-(Function, backward), `ops/` (one Function per operation), `tensor` (the Tensor class),
-then `nn` and `optim`. `minigrad.graph(t)` exports the graph behind `t` as plain data;
+Layers, from the bottom up: `dtypes` and `backend` (where data lives), `autograd` (Op,
+backward; `function` adds PyTorch's tensor-level Function, grad and gradcheck), `ops/`
+(one Op per operation), `tensor` (the Tensor class), then `nn` and `optim`. `minigrad.graph(t)` exports the graph behind `t` as plain data;
 `minigrad.compile(fn)` turns an eager function into a replayed static graph.
 """
 import functools
 
 from . import autograd  # first: tensor.py and the ops build on it
-from . import cuda, nn, optim, utils
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .backend import device
+from . import accelerator, cuda, nn, optim, utils
+from .autograd import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled,
+                       no_grad, set_grad_enabled)
+from .backend import device, get_default_device, set_default_device
 from .creation import (Generator, arange, as_tensor, empty, empty_like, eye, from_numpy, full,
                        full_like, linspace, manual_seed, normal, ones, ones_like, rand,
                        rand_like, randint, randint_like, randn, randn_like, randperm, tensor,

@@ -1,10 +1,11 @@
 """Reverse-mode automatic differentiation.
 
-Every differentiable operation is a `Function` with a `forward` and a `backward`, as in
-`torch.autograd.Function`. Calling `Fn.apply(a, b)` runs `forward` on the arrays inside
-the tensors and, if any input needs a gradient, returns a tensor whose `grad_fn` is the
-record of that call (the `ctx`): which inputs it used and what it saved. Those records
-form the graph; `backward()` walks it from the output back to the leaves.
+Every differentiable operation is an `Op` with a `forward` and a `backward`, shaped like
+`torch.autograd.Function` but computing on arrays. Calling `Fn.apply(a, b)` runs `forward`
+on the arrays inside the tensors and, if any input needs a gradient, returns a tensor
+whose `grad_fn` is the record of that call (the `ctx`): which inputs it used and what it
+saved. Those records form the graph; `backward()` walks it from the output back to the
+leaves. `Function` is PyTorch's tensor-level form of the same idea, built on `Op`.
 """
 import bisect
 import contextlib
@@ -30,6 +31,7 @@ class _ThreadState(threading.local):
     observers = ()          # callbacks given to observe(), newest last
     notifying = False       # True while observers run: their own ops are not reported
     tracer = None           # set while minigrad.compile traces a function
+    inference = False       # inside inference_mode()
 
 
 _state = _ThreadState()
@@ -40,8 +42,8 @@ def is_grad_enabled():
     return _state.enabled
 
 
-class set_grad_enabled:
-    """Turn graph recording on or off; usable as a context manager or a decorator."""
+class _GradMode:
+    """Graph recording on or off inside a `with` block or a decorated function."""
 
     def __init__(self, mode=True):
         self.mode = bool(mode)
@@ -57,35 +59,91 @@ class set_grad_enabled:
     def __call__(self, fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with set_grad_enabled(self.mode):
+            with _GradMode(self.mode):
                 return fn(*args, **kwargs)
         return wrapper
 
 
-class no_grad(set_grad_enabled):
+class set_grad_enabled(_GradMode):
+    """Turn graph recording on or off: at once when called (`set_grad_enabled(False)`),
+    until the end of the block as a context manager, or inside a decorated function."""
+
+    def __init__(self, mode):
+        super().__init__(mode)
+        self.previous = _state.enabled
+        _state.enabled = self.mode
+
+    def __enter__(self):
+        return self                     # already set by __init__
+
+    def __call__(self, fn):
+        _state.enabled = self.previous  # as a decorator it changes nothing until called
+        return super().__call__(fn)
+
+
+class _BareDecorator:
+    """Lets `@no_grad` be written without parentheses, as PyTorch allows."""
+
+    def __new__(cls, *args, **kwargs):
+        if len(args) == 1 and callable(args[0]) and not kwargs:
+            return cls()(args[0])
+        return super().__new__(cls)
+
+
+class no_grad(_BareDecorator, _GradMode):
     """Run code without recording a graph: results have requires_grad=False."""
 
-    def __init__(self):
+    def __init__(self, fn=None):
         super().__init__(False)
 
 
-class enable_grad(set_grad_enabled):
+class enable_grad(_BareDecorator, _GradMode):
     """Record a graph again inside a `no_grad()` block."""
 
-    def __init__(self):
+    def __init__(self, fn=None):
         super().__init__(True)
 
 
-# ----------------------------------------------------------------------------- Function
+class inference_mode(_BareDecorator, _GradMode):
+    """`torch.inference_mode()`: no graph is recorded, as in no_grad(). (PyTorch also
+    marks the tensors made inside as inference tensors, which autograd then refuses;
+    minigrad does not, so they can still be used in a graph later.)"""
+
+    def __init__(self, mode=True):
+        super().__init__(not mode)
+        self.inference = bool(mode)
+
+    def __enter__(self):
+        self.was_inference = _state.inference
+        _state.inference = self.inference
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        _state.inference = self.was_inference
+        super().__exit__(*exc)
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with inference_mode(self.inference):
+                return fn(*args, **kwargs)
+        return wrapper
 
 
-class Function:
-    """One differentiable operation.
+def is_inference_mode_enabled():
+    return _state.inference
+
+
+# ----------------------------------------------------------------------------------- Op
+
+
+class Op:
+    """One differentiable operation, computed on arrays (NumPy or CuPy).
 
     Subclasses write two static methods:
       forward(ctx, *inputs, **options) -> array   inputs are arrays or Python numbers
       backward(ctx, grad) -> gradient for each positional input (None where not needed)
-    `ctx` is the Function instance itself; after the call it is the result's `grad_fn`.
+    `ctx` is the Op instance itself; after the call it is the result's `grad_fn`.
     """
 
     op = None               # short lower-case name, used in graphs and error messages
@@ -230,6 +288,36 @@ class Function:
         return _RemovableHandle(self._hooks, hook)
 
 
+class Grads(dict):
+    """The gradients of several outputs of one node, by output number, added up key by
+    key when they meet in backward. Used for nodes with several outputs (a compiled
+    function, a custom Function): each output is a `Pick` of the node's placeholder
+    output, and the node's backward receives a Grads."""
+
+    def __add__(self, other):
+        out = Grads(self)
+        for k, g in other.items():
+            out[k] = out[k] + g if k in out else g
+        return out
+
+
+class Pick(Op):
+    """Output k of a node that has several outputs: forward hands out `value`."""
+    op = "output"
+
+    @staticmethod
+    def forward(ctx, bundle, k, value):
+        ctx.k = k
+        return value
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Grads({ctx.k: grad}), None
+
+    def name(self):
+        return "OutputBackward"
+
+
 class AccumulateGrad:
     """Stands for a leaf tensor in `next_functions`, as in PyTorch."""
 
@@ -270,7 +358,7 @@ def run_hooks(hooks, grad):
 # PyTorch's safety net for in-place ops, in a few lines. Every tensor's memory has a
 # version counter that every in-place op bumps; views share their base's counter. An op
 # that saves a tensor for backward writes down the version it saw, and backward checks it
-# (Function._check_versions): if the saved values were changed since, it refuses.
+# (Op._check_versions): if the saved values were changed since, it refuses.
 
 
 class VersionCounter:
@@ -294,7 +382,7 @@ def bump_version(tensor):
 
 
 # How many times an in-place op has given a tensor a new grad_fn. While it is 0 (most
-# programs), no view can be out of date and Function.apply skips looking for one.
+# programs), no view can be out of date and Op.apply skips looking for one.
 _rebased = 0
 
 
@@ -498,9 +586,15 @@ def wrote(tensor, value):
 
 # ---------------------------------------------------------------------------- backward
 
+NO_HIGHER_ORDER = (
+    "minigrad's backward functions compute with NumPy arrays, not tensors, so no graph of "
+    "the gradient is recorded and higher-order gradients are not available; PyTorch's "
+    "backward functions are themselves differentiable ops, which is what create_graph needs")
 
-def backward(output, gradient=None, retain_graph=False):
-    """Fill `.grad` of every leaf that `output` depends on (see Tensor.backward)."""
+
+def backward(output, gradient=None, retain_graph=False, inputs=None):
+    """Fill `.grad` of every leaf that `output` depends on (see Tensor.backward), or only
+    of the tensors in `inputs`."""
     if _state.tracer is not None and _state.tracer.is_traced(output):
         raise RuntimeError(
             "backward() inside a function being compiled: minigrad.compile records the "
@@ -529,14 +623,46 @@ def backward(output, gradient=None, retain_graph=False):
         grad = grad.astype(output.data.dtype, copy=False)
 
     if output.grad_fn is None:
-        output._accumulate(grad)
+        if inputs is None or any(x is output for x in inputs):
+            output._accumulate(grad)
         return
+    if inputs is None:
+        run_backward([output], [grad], retain_graph)
+        return
+    for x, g in zip(inputs, run_backward([output], [grad], retain_graph, inputs)):
+        if g is not None:
+            x._accumulate(g)
+
+
+def run_backward(outputs, grads, retain_graph, inputs=None):
+    """Send `grads` (arrays) back from `outputs` (tensors with a grad_fn).
+
+    Without `inputs`, every leaf reached gets its gradient added to `.grad` (backward()).
+    With `inputs`, only the nodes on a path to one of them run, no `.grad` is touched,
+    and the gradient of each input (an array, or None if unreached) is returned
+    (autograd.grad(), backward(inputs=...))."""
+    targets = capture = needed = None
+    if inputs is not None:
+        targets = {}            # leaf input -> its position in `inputs`
+        capture = {}            # grad_fn of a non-leaf input -> its positions
+        for k, x in enumerate(inputs):
+            if x.grad_fn is None:
+                targets.setdefault(x, []).append(k)
+            else:
+                capture.setdefault(x.grad_fn, []).append(k)
+        needed = _needed([t.grad_fn for t in outputs], targets, capture)
+        found = [None] * len(inputs)
 
     # Walk newest node first. A node's consumers are all newer than it, so by the time
     # it comes off the heap, every gradient flowing into it has been added up.
-    root = output.grad_fn
-    pending = {root: grad}
-    heap = [(-root.seq, root)]
+    pending, heap = {}, []
+    for output, grad in zip(outputs, grads):
+        root = output.grad_fn
+        if root in pending:
+            pending[root] = pending[root] + grad
+        else:
+            pending[root] = grad
+            heapq.heappush(heap, (-root.seq, root))
     leaves = {}          # leaf tensor -> [gradient so far, whether we own that array]
     observers = _state.observers
     while heap:
@@ -547,10 +673,16 @@ def backward(output, gradient=None, retain_graph=False):
                 node._check_versions()                # raises, saying what changed
         if node._hooks:
             grad = run_hooks(node._hooks, grad)
-        if node._retained is not None:
-            tensor = node._retained()
-            if tensor is not None:
-                tensor._accumulate(grad)
+        if inputs is None:
+            if node._retained is not None:
+                tensor = node._retained()
+                if tensor is not None:
+                    tensor._accumulate(grad)
+        else:
+            for k in capture.get(node, ()):
+                found[k] = grad
+            if node not in needed:
+                continue
         if observers:
             started = time.perf_counter()
         grads = node.backward(node, grad)
@@ -566,6 +698,8 @@ def backward(output, gradient=None, retain_graph=False):
                 continue
             parent = x.grad_fn if x._rebases is None else made_by(x, node)
             if parent is None:
+                if targets is not None and x not in targets:
+                    continue
                 if x in leaves:
                     leaves[x] = [leaves[x][0] + g, True]
                 else:
@@ -573,14 +707,51 @@ def backward(output, gradient=None, retain_graph=False):
                     # through unchanged (add gives the same array to both inputs) or a
                     # view of another array must be copied first.
                     leaves[x] = [g, g is not grad and g.base is None]
+            elif needed is not None and parent not in needed and parent not in capture:
+                continue
             elif parent in pending:
                 pending[parent] = pending[parent] + g
             else:
                 pending[parent] = g
                 heapq.heappush(heap, (-parent.seq, parent))
+    if inputs is not None:
+        for leaf, (g, owned) in leaves.items():
+            if leaf._hooks:
+                g = run_hooks(leaf._hooks, g)
+            for k in targets[leaf]:
+                found[k] = g
+        return found
     # Leaves last, each once with its total gradient, so a leaf's hooks see the sum.
     for leaf, (g, owned) in leaves.items():
         leaf._accumulate(g, owned)
+
+
+def _needed(roots, leaf_targets, node_targets):
+    """The nodes from which a path of inputs that need a gradient reaches a target (a
+    leaf in `leaf_targets` or a node in `node_targets`): the ones autograd.grad runs."""
+    needed, seen = set(), set()
+    stack = [(root, False) for root in roots]
+    while stack:                  # depth first; a node is decided after all its parents
+        node, parents_done = stack.pop()
+        if parents_done:
+            for x, need in zip(node.inputs, node.needs_input_grad):
+                if need:
+                    parent = made_by(x, node)
+                    if (x in leaf_targets if parent is None
+                            else parent in needed or parent in node_targets):
+                        needed.add(node)
+                        break
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        for x, need in zip(node.inputs, node.needs_input_grad):
+            if need:
+                parent = made_by(x, node)
+                if parent is not None and parent not in seen:
+                    stack.append((parent, False))
+    return needed
 
 
 # ------------------------------------------------------------------ observing ops
@@ -638,7 +809,7 @@ def _notify(observers, event):
 
 
 def untracked(fn, inputs, out, **options):
-    """Report to a running minigrad.compile trace a result made without Function.apply
+    """Report to a running minigrad.compile trace a result made without Op.apply
     (comparisons, argmax, detach): `out` is `fn(*arrays of inputs, **options)`."""
     if _state.tracer is not None:
         _state.tracer.record(fn, inputs, options, out, False)
@@ -656,3 +827,5 @@ def retain(node, tensor):
 
 
 from .tensor import Tensor  # noqa: E402  (tensor.py builds on this module)
+from .function import (Function, FunctionCtx, GradcheckError, grad,  # noqa: E402,F401
+                       gradcheck, once_differentiable)

@@ -8,33 +8,55 @@ import numpy as np
 
 
 class device:
-    """A device name, compared like PyTorch's `torch.device` (also equal to its string)."""
-    __slots__ = ("type",)
+    """Where a tensor's memory is, as PyTorch's `torch.device`: `device("cpu")`,
+    `device("cuda")`, `device("cuda:0")` or `device("cuda", 0)`. Like PyTorch's, it equals
+    other devices only (`t.device == "cpu"` is False; compare `t.device.type == "cpu"`)."""
+    __slots__ = ("type", "index")
 
-    def __init__(self, type):
+    def __init__(self, type, index=None):
         if isinstance(type, device):
-            type = type.type
-        name = str(type).split(":")[0]
+            type, index = type.type, type.index
+        name, _, number = str(type).partition(":")
         if name not in ("cpu", "cuda"):
             raise RuntimeError(f"unknown device {type!r}: minigrad supports 'cpu' and 'cuda'")
-        self.type = name
+        if number:
+            if index is not None:
+                raise RuntimeError(f"type (string) must not include an index because index "
+                                   f"was passed explicitly: {type}")
+            index = int(number)
+        if index is not None and (not isinstance(index, int) or index < 0):
+            raise RuntimeError(f"Device index must not be negative or a non-integer: {index!r}")
+        self.type, self.index = name, index
 
     def __eq__(self, other):
-        if isinstance(other, str):
-            other = device(other)
-        return isinstance(other, device) and other.type == self.type
+        return isinstance(other, device) and (other.type, other.index) == (self.type, self.index)
 
     def __hash__(self):
-        return hash(self.type)
+        return hash((self.type, self.index))
 
     def __repr__(self):
-        return f"device(type='{self.type}')"
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
 
     def __str__(self):
-        return self.type
+        return self.type if self.index is None else f"{self.type}:{self.index}"
 
 
 CPU = device("cpu")
+
+
+def set_default_device(device_):
+    """Only "cpu" (or None): minigrad makes new tensors on the CPU unless told `device=`."""
+    if device_ is not None and device(device_).type != "cpu":
+        raise NotImplementedError(
+            f"set_default_device({str(device_)!r}): minigrad always makes new tensors on the "
+            "CPU unless a function is given device=...; pass device='cuda' where you create "
+            "tensors, or move them (and models) with .to('cuda')")
+
+
+def get_default_device():
+    return CPU
 _cupy = None
 
 
@@ -61,7 +83,8 @@ def array_module(data):
 
 
 def device_of(data):
-    return CPU if type(data) is np.ndarray else device("cuda")
+    """A CuPy array's device has its GPU's number, as PyTorch's `cuda:0`."""
+    return CPU if type(data) is np.ndarray else device("cuda", data.device.id)
 
 
 def move(data, target):

@@ -43,7 +43,7 @@ import warnings
 import numpy as np
 
 from . import autograd
-from .autograd import Function
+from .autograd import Op, Pick
 from .errors import CompileError
 from .ops.shape import CopySlices, GetItem
 from .tensor import Tensor
@@ -124,7 +124,7 @@ class CompiledFunction:
 
 
 class _Step:
-    """One recorded operation: a Function (differentiable) or a plain array function."""
+    """One recorded operation: an Op (differentiable) or a plain array function."""
     __slots__ = ("fn", "is_function", "inputs", "options", "needs", "op", "shape", "dtype",
                  "copy_args", "shares_input", "invalid", "node")
 
@@ -142,7 +142,7 @@ class _Step:
 
 
 class _Tracer:
-    """Receives every op run while `fn` is being traced (see autograd.Function.apply).
+    """Receives every op run while `fn` is being traced (see autograd.Op.apply).
 
     A value is ("in", k) an input, ("cap", k) a captured tensor (read by reference on
     every call: a model's parameters), ("new", k) a tensor the function made itself
@@ -454,7 +454,7 @@ class Trace:
                 for k, (value, flow) in enumerate(zip(box, flows)):
                     with autograd.set_grad_enabled(flow):
                         outputs.append(None if self._aliases[k] else
-                                       _Pick.apply(bundle, k, value=value))
+                                       Pick.apply(bundle, k, value=value))
                     if k in self._saved_outputs and bundle.grad_fn is not None:
                         # a step saved this output: the replay node checks that it is
                         # unchanged at backward, whichever output backward comes through
@@ -524,7 +524,7 @@ def _eliminate_dead_code(steps, outputs):
     return kept, [s.op for j, s in enumerate(steps) if j not in live]
 
 
-class _Replay(Function):
+class _Replay(Op):
     """A whole trace as one node: forward replays the steps, backward reverses them."""
     op = "compiled"
 
@@ -567,7 +567,7 @@ class _Replay(Function):
             ctx.save_for_backward(*saved, *([result] if 0 in trace._saved_outputs else []))
             return result
         ctx.save_for_backward(*saved)
-        pick.extend(values[i] for i in trace._output_slots)  # _Pick hands out each one
+        pick.extend(values[i] for i in trace._output_slots)  # Pick hands out each one
         return np.zeros(())
 
     @staticmethod
@@ -618,33 +618,6 @@ class _Replay(Function):
 
     def name(self):
         return "CompiledBackward"
-
-
-class _Grads(dict):
-    """Gradients of several outputs of one replay, added up key by key."""
-
-    def __add__(self, other):
-        out = _Grads(self)
-        for k, g in other.items():
-            out[k] = out[k] + g if k in out else g
-        return out
-
-
-class _Pick(Function):
-    """Output k of a replay that has several outputs."""
-    op = "output"
-
-    @staticmethod
-    def forward(ctx, bundle, k, value):
-        ctx.k = k
-        return value
-
-    @staticmethod
-    def backward(ctx, grad):
-        return _Grads({ctx.k: grad}), None
-
-    def name(self):
-        return "OutputBackward"
 
 
 # --------------------------------------------------------------------- signatures

@@ -63,6 +63,10 @@ class Tensor:
         return backend.device_of(self.data)
 
     @property
+    def is_cuda(self):
+        return type(self.data) is not np.ndarray
+
+    @property
     def is_leaf(self):
         return self.grad_fn is None
 
@@ -215,20 +219,21 @@ class Tensor:
 
     # ---------------------------------------------------------------- autograd
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False):
-        """Accumulate d(self)/d(leaf) into `leaf.grad` for every leaf requiring grad.
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into `leaf.grad` for every leaf requiring grad, or
+        only into the `.grad` of the tensors in `inputs`.
 
         `gradient` is the upstream gradient (required unless self has one element). The
         graph's saved values are freed afterwards unless `retain_graph=True`.
         `create_graph=True` (gradients you can differentiate again) is not supported.
         """
         if create_graph:
-            raise NotImplementedError(
-                "backward(create_graph=True): minigrad's backward functions compute with "
-                "NumPy arrays, not tensors, so no graph of the gradient is recorded and "
-                "higher-order gradients are not available; PyTorch's backward functions "
-                "are themselves differentiable ops, which is what create_graph needs")
-        autograd.backward(self, gradient, bool(retain_graph))
+            raise NotImplementedError(f"backward(create_graph=True): {autograd.NO_HIGHER_ORDER}")
+        if inputs is not None:
+            inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+            if not inputs:
+                raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+        autograd.backward(self, gradient, bool(retain_graph), inputs)
 
     def _accumulate(self, grad, owned=False):
         """Add `grad` into `.grad`; `owned` says no other tensor can see that array."""
@@ -1138,7 +1143,7 @@ class ValuesAndIndices(tuple):
     indices = property(lambda self: self[1])
 
 
-class _ToDevice(autograd.Function):
+class _ToDevice(autograd.Op):
     op = "to"
 
     @staticmethod

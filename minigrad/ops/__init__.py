@@ -1,1 +1,1 @@
-"""The differentiable operations, one `Function` each, grouped by kind."""
+"""The differentiable operations, one `Op` each, grouped by kind."""

@@ -10,7 +10,7 @@ Two views of the input do the work, and neither copies data:
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ..autograd import Function
+from ..autograd import Op
 from ..backend import array_module
 from ..errors import shape_error
 
@@ -54,7 +54,7 @@ def cells(x, kernel, stride):
             yield x[:, :, a:a + sh * oh:sh, b:b + sw * ow:sw]
 
 
-class Conv2d(Function):
+class Conv2d(Op):
     op = "conv2d"
 
     @staticmethod
@@ -113,7 +113,7 @@ class Conv2d(Function):
         return shape_error("conv2d", [x, w], reason)
 
 
-class MaxPool2d(Function):
+class MaxPool2d(Op):
     op = "max_pool2d"
 
     @staticmethod

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Op
 from ..backend import array_module
 from ..kernels import ElementwiseKernel
 from .util import unbroadcast
@@ -18,7 +18,7 @@ def _shape(x):
     return np.shape(x)
 
 
-class Add(Function):
+class Add(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = _shape(a), _shape(b)
@@ -30,7 +30,7 @@ class Add(Function):
         return unbroadcast(grad, sa), unbroadcast(grad, sb)  # d(a+b)/da = d(a+b)/db = 1
 
 
-class Sub(Function):
+class Sub(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = _shape(a), _shape(b)
@@ -42,7 +42,7 @@ class Sub(Function):
         return unbroadcast(grad, sa), unbroadcast(-grad, sb)
 
 
-class Mul(Function):
+class Mul(Op):
     @staticmethod
     def forward(ctx, a, b):
         # each input's gradient needs only the other one, so (as PyTorch does) an input
@@ -61,7 +61,7 @@ class Mul(Function):
         return da, db
 
 
-class Div(Function):
+class Div(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
@@ -78,7 +78,7 @@ class Div(Function):
         return da, db
 
 
-class Pow(Function):
+class Pow(Op):
     @staticmethod
     def forward(ctx, a, b):
         out = a ** b
@@ -108,7 +108,7 @@ class Pow(Function):
         return da, db
 
 
-class Neg(Function):
+class Neg(Op):
     @staticmethod
     def forward(ctx, x):
         return -x
@@ -118,7 +118,7 @@ class Neg(Function):
         return -grad
 
 
-class Exp(Function):
+class Exp(Op):
     @staticmethod
     def forward(ctx, x):
         y = np.exp(x)
@@ -131,7 +131,7 @@ class Exp(Function):
         return grad * y  # d(e^x)/dx = e^x
 
 
-class Log(Function):
+class Log(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -143,7 +143,7 @@ class Log(Function):
         return grad / x  # d(log x)/dx = 1/x
 
 
-class Sqrt(Function):
+class Sqrt(Op):
     @staticmethod
     def forward(ctx, x):
         y = np.sqrt(x)
@@ -156,7 +156,7 @@ class Sqrt(Function):
         return grad / (2 * y)  # d(sqrt x)/dx = 1 / (2 sqrt x)
 
 
-class Abs(Function):
+class Abs(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -175,7 +175,7 @@ tanh_bwd = ElementwiseKernel(
     reference=lambda grad, y: grad * (1 - y * y))
 
 
-class Tanh(Function):
+class Tanh(Op):
     @staticmethod
     def forward(ctx, x):
         y = np.tanh(x)
@@ -208,7 +208,7 @@ sigmoid_bwd = ElementwiseKernel(
     reference=lambda grad, y: grad * y * (1 - y))
 
 
-class Sigmoid(Function):
+class Sigmoid(Op):
     @staticmethod
     def forward(ctx, x):
         y = sigmoid_fwd(x)
@@ -236,7 +236,7 @@ relu_bwd = ElementwiseKernel(
     reference=lambda grad, y: grad * (y > 0))
 
 
-class ReLU(Function):
+class ReLU(Op):
     op = "relu"
 
     @staticmethod
@@ -251,7 +251,7 @@ class ReLU(Function):
         return relu_bwd(grad, y)
 
 
-class Clamp(Function):
+class Clamp(Op):
     @staticmethod
     def forward(ctx, x, min=None, max=None):
         ctx.save_for_backward(x)
@@ -270,7 +270,7 @@ class Clamp(Function):
         return grad * inside
 
 
-class Maximum(Function):
+class Maximum(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -286,7 +286,7 @@ class Maximum(Function):
         return da, db
 
 
-class Where(Function):
+class Where(Op):
     @staticmethod
     def forward(ctx, condition, x, y):
         ctx.save_for_backward(condition)
@@ -303,7 +303,7 @@ class Where(Function):
         return None, dx, dy
 
 
-class Cast(Function):
+class Cast(Op):
     """A change of dtype; the gradient goes back in the input's dtype."""
 
     @staticmethod
@@ -331,7 +331,7 @@ def erf(x):
 _erf = np.frompyfunc(math.erf, 1, 1)
 
 
-class Sin(Function):
+class Sin(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -343,7 +343,7 @@ class Sin(Function):
         return grad * np.cos(x)  # d(sin x)/dx = cos x
 
 
-class Cos(Function):
+class Cos(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -355,7 +355,7 @@ class Cos(Function):
         return -grad * np.sin(x)  # d(cos x)/dx = -sin x
 
 
-class Log1p(Function):
+class Log1p(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -367,7 +367,7 @@ class Log1p(Function):
         return grad / (1 + x)    # d log(1 + x)/dx = 1 / (1 + x)
 
 
-class Expm1(Function):
+class Expm1(Op):
     @staticmethod
     def forward(ctx, x):
         y = np.expm1(x)          # e^x - 1, exact for small x
@@ -380,7 +380,7 @@ class Expm1(Function):
         return grad * (y + 1)    # d(e^x - 1)/dx = e^x
 
 
-class Log2(Function):
+class Log2(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -392,7 +392,7 @@ class Log2(Function):
         return grad / (x * math.log(2))  # d log2(x)/dx = 1 / (x ln 2)
 
 
-class Rsqrt(Function):
+class Rsqrt(Op):
     @staticmethod
     def forward(ctx, x):
         y = 1 / np.sqrt(x)
@@ -405,7 +405,7 @@ class Rsqrt(Function):
         return grad * -0.5 * y * y * y  # d x^(-1/2)/dx = -x^(-3/2) / 2
 
 
-class Reciprocal(Function):
+class Reciprocal(Op):
     @staticmethod
     def forward(ctx, x):
         y = 1 / x
@@ -418,7 +418,7 @@ class Reciprocal(Function):
         return -grad * y * y     # d(1/x)/dx = -1/x^2
 
 
-class Erf(Function):
+class Erf(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -430,7 +430,7 @@ class Erf(Function):
         return grad * (2 / math.sqrt(math.pi)) * np.exp(-x * x)  # d erf(x)/dx = 2/sqrt(pi) e^(-x^2)
 
 
-class PiecewiseConstant(Function):
+class PiecewiseConstant(Op):
     """floor, ceil, round, trunc, sign: flat between jumps, so their derivative is 0
     wherever it exists; PyTorch's backward gives zeros (not "no gradient"), and so
     does this."""
@@ -465,7 +465,7 @@ class Sign(PiecewiseConstant):
     function = staticmethod(np.sign)
 
 
-class Minimum(Function):
+class Minimum(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -481,7 +481,7 @@ class Minimum(Function):
         return da, db
 
 
-class Lerp(Function):
+class Lerp(Op):
     """start + weight * (end - start), computed as PyTorch computes it (from the nearer
     end), so that float32 results agree to the last bit."""
 
@@ -501,7 +501,7 @@ class Lerp(Function):
         return d_start, d_end, d_weight
 
 
-class Remainder(Function):
+class Remainder(Op):
     """a % b with the sign of b (Python's and PyTorch's rule, not C's fmod)."""
 
     @staticmethod

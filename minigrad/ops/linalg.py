@@ -1,13 +1,13 @@
 """Matrix multiplication, with PyTorch's rules for 1-D and batched operands."""
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Op
 from ..backend import array_module
 from ..errors import shape_error
 from .util import unbroadcast
 
 
-class MatMul(Function):
+class MatMul(Op):
     op = "matmul"
 
     @staticmethod
@@ -58,7 +58,7 @@ class MatMul(Function):
         return shape_error("matmul", [a, b], f"the batch dimensions do not broadcast ({error})")
 
 
-class Einsum(Function):
+class Einsum(Op):
     """einsum("ij,jk->ik", a, b) and every other contraction NumPy's einsum reads.
 
     The gradient of one operand is itself an einsum: the output's gradient contracted

@@ -7,14 +7,14 @@ import math
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Op
 from ..backend import array_module
 from ..errors import shape_error
 from ..kernels import ElementwiseKernel
 from .elementwise import _sigmoid, erf
 
 
-class Linear(Function):
+class Linear(Op):
     """y = x W^T + b, with W of shape (out_features, in_features) as in PyTorch."""
 
     @staticmethod
@@ -47,7 +47,7 @@ class Linear(Function):
                            f"but the weight of shape {w} expects {w[-1]} (in_features)")
 
 
-class Softmax(Function):
+class Softmax(Op):
     @staticmethod
     def forward(ctx, x, dim):
         # softmax(x) = softmax(x - max x): subtracting the max keeps exp() from overflowing
@@ -69,7 +69,7 @@ def _log_softmax(x, dim):
     return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
 
 
-class LogSoftmax(Function):
+class LogSoftmax(Op):
     op = "log_softmax"
 
     @staticmethod
@@ -133,7 +133,7 @@ cross_entropy_bwd = ElementwiseKernel(
         _cross_entropy_grad(x, row_max, total, target, n_classes, scale))
 
 
-class CrossEntropy(Function):
+class CrossEntropy(Op):
     """Mean (or sum, or per-sample) of -log softmax(logits)[target]."""
     op = "cross_entropy"
 
@@ -169,7 +169,7 @@ class CrossEntropy(Function):
                                  int(scale.ndim == 1)), None
 
 
-class MSELoss(Function):
+class MSELoss(Op):
     op = "mse_loss"
 
     @staticmethod
@@ -192,7 +192,7 @@ class MSELoss(Function):
         return d, -d
 
 
-class Dropout(Function):
+class Dropout(Op):
     @staticmethod
     def forward(ctx, x, p):
         # The mask is drawn here, in forward, from minigrad's seeded generator, so a
@@ -213,7 +213,7 @@ class Dropout(Function):
 # ------------------------------------------------------------- activations
 
 
-class GELU(Function):
+class GELU(Op):
     """x * P(X <= x) for X standard normal; approximate="tanh" is the tanh formula of
     Hendrycks & Gimpel (2016), as PyTorch computes both."""
     op = "gelu"
@@ -244,7 +244,7 @@ _SQRT_HALF = math.sqrt(0.5)
 _GELU_K = math.sqrt(2 / math.pi)
 
 
-class SiLU(Function):
+class SiLU(Op):
     op = "silu"
 
     @staticmethod
@@ -259,7 +259,7 @@ class SiLU(Function):
         return grad * s * (1 + x * (1 - s))  # d(x s(x))/dx = s + x s (1 - s)
 
 
-class Softplus(Function):
+class Softplus(Op):
     @staticmethod
     def forward(ctx, x, beta=1.0, threshold=20.0):
         ctx.save_for_backward(x)
@@ -276,7 +276,7 @@ class Softplus(Function):
         return grad * np.where(bx > ctx.threshold, 1, _sigmoid(bx))  # d/dx = sigmoid(bx)
 
 
-class LeakyReLU(Function):
+class LeakyReLU(Op):
     op = "leaky_relu"
 
     @staticmethod
@@ -291,7 +291,7 @@ class LeakyReLU(Function):
         return grad * np.where(x > 0, 1, ctx.slope).astype(grad.dtype)
 
 
-class ELU(Function):
+class ELU(Op):
     op = "elu"
 
     @staticmethod
@@ -307,7 +307,7 @@ class ELU(Function):
         return grad * np.where(x > 0, 1, ctx.alpha * np.exp(np.minimum(x, 0))).astype(grad.dtype)
 
 
-class Mish(Function):
+class Mish(Op):
     @staticmethod
     def forward(ctx, x):
         t = np.tanh(np.logaddexp(0, x)).astype(x.dtype)       # tanh(softplus(x))
@@ -321,7 +321,7 @@ class Mish(Function):
         return grad * (t + x * (1 - t * t) * _sigmoid(x))
 
 
-class Hardtanh(Function):
+class Hardtanh(Op):
     @staticmethod
     def forward(ctx, x, min_val=-1.0, max_val=1.0):
         ctx.save_for_backward(x)
@@ -336,7 +336,7 @@ class Hardtanh(Function):
         return grad * ((x > lo) & (x < hi))
 
 
-class Pad(Function):
+class Pad(Op):
     """F.pad: `pad` lists (before, after) amounts from the last dimension backwards;
     negative amounts cut. Every element of the result is an element of the input (or
     the constant): `where` holds, for each, the input's flat position (or -1)."""

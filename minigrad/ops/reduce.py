@@ -2,7 +2,7 @@
 gathers they share. Their backward spreads the gradient back out."""
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Op
 from ..backend import array_module
 from .util import normalize_dims
 
@@ -14,7 +14,7 @@ def _expand_back(grad, dims, keepdim, shape):
     return np.broadcast_to(grad, shape)
 
 
-class Sum(Function):
+class Sum(Op):
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
         ctx.dims = normalize_dims(dim, x.ndim)
@@ -27,7 +27,7 @@ class Sum(Function):
         return _expand_back(grad, ctx.dims, ctx.keepdim, ctx.shape)
 
 
-class Mean(Function):
+class Mean(Op):
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
         ctx.dims = normalize_dims(dim, x.ndim)
@@ -40,7 +40,7 @@ class Mean(Function):
         return _expand_back(grad / ctx.count, ctx.dims, ctx.keepdim, ctx.shape)
 
 
-class Amax(Function):
+class Amax(Op):
     """The largest element (over `dim`); tied maxima share the gradient equally."""
     pick = staticmethod(np.amax)
 
@@ -68,7 +68,7 @@ class Amin(Amax):
     pick = staticmethod(np.amin)
 
 
-class MaxDim(Function):
+class MaxDim(Op):
     """The values of max(dim); the indices are taken as PyTorch takes them (the first
     largest element, or the first NaN), and only that element gets the gradient."""
     op = "max"
@@ -101,7 +101,7 @@ class MinDim(MaxDim):
     arg = staticmethod(np.argmin)
 
 
-class Prod(Function):
+class Prod(Op):
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
         ctx.save_for_backward(x)
@@ -127,7 +127,7 @@ class Prod(Function):
         return grad * others
 
 
-class Var(Function):
+class Var(Op):
     """Variance with Bessel's `correction` (1 by default, as PyTorch)."""
 
     @staticmethod
@@ -168,7 +168,7 @@ class Std(Var):
         return scale * centered
 
 
-class Norm(Function):
+class Norm(Op):
     """The p-norm (sum |x|^p)^(1/p) over `dim`; p may be inf or -inf (largest or
     smallest |x|)."""
 
@@ -205,7 +205,7 @@ class Norm(Function):
         return grad * local
 
 
-class LogSumExp(Function):
+class LogSumExp(Op):
     @staticmethod
     def forward(ctx, x, dim, keepdim=False):
         ctx.dims, ctx.keepdim = normalize_dims(dim, x.ndim), keepdim
@@ -226,7 +226,7 @@ class LogSumExp(Function):
         return grad * np.exp(x - out)   # d logsumexp/dx_i = softmax(x)_i
 
 
-class CumSum(Function):
+class CumSum(Op):
     @staticmethod
     def forward(ctx, x, dim):
         (ctx.dim,) = normalize_dims(dim, x.ndim)
@@ -238,7 +238,7 @@ class CumSum(Function):
         return np.flip(np.cumsum(np.flip(grad, ctx.dim), axis=ctx.dim), ctx.dim)
 
 
-class CumProd(Function):
+class CumProd(Op):
     @staticmethod
     def forward(ctx, x, dim):
         (ctx.dim,) = normalize_dims(dim, x.ndim)
@@ -264,7 +264,7 @@ class CumProd(Function):
         return np.moveaxis(dx, -1, dim)
 
 
-class TakeAlongDim(Function):
+class TakeAlongDim(Op):
     """x's elements at `indices` along `dim` (gather, and sort's and topk's values):
     each index picks one element, which gets that position's gradient (added up when
     an element is picked twice)."""

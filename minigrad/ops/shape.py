@@ -6,14 +6,14 @@ input's memory (and version counter), so writing into one changes the other.
 """
 import numpy as np
 
-from ..autograd import Function, follow_views
+from ..autograd import Op, follow_views
 from ..backend import array_module, move
 from ..errors import ShapeError, shape_error
 from .reduce import positions
 from .util import normalize_dims, unbroadcast
 
 
-class Reshape(Function):
+class Reshape(Op):
     """A view when the input's strides allow it (NumPy's rule is PyTorch's), else a copy."""
     view = True
 
@@ -72,7 +72,7 @@ class Unsqueeze(Reshape):
     pass
 
 
-class Permute(Function):
+class Permute(Op):
     view = True
 
     @staticmethod
@@ -125,7 +125,7 @@ def basic_index(index):
     return True
 
 
-class GetItem(Function):
+class GetItem(Op):
     """x[index]. Ints, slices, None and Ellipsis give a view, as in PyTorch; integer
     arrays and boolean masks (`index_arrays`, from tensors in the index) give a copy."""
     op = "index"
@@ -180,7 +180,7 @@ class GetItem(Function):
         return ShapeError(f"index: {error} {where}")
 
 
-class CopySlices(Function):
+class CopySlices(Op):
     """base[...] = value through a view of base: `steps` are the view ops that lead from
     base to the view written (none when base itself is written), `index` the index of a
     `view[index] = value` (None for all of it). PyTorch calls this node CopySlices.
@@ -226,7 +226,7 @@ class CopySlices(Function):
                           f"{tuple(inputs[0].shape)})")
 
 
-class Copy(Function):
+class Copy(Op):
     """The value x.copy_(src) and x.fill_(value) write: src broadcast to x's shape and
     cast to its dtype. The overwritten x is an input and gets a zero gradient."""
 
@@ -254,7 +254,7 @@ def _sum_to(grad, shape):
     return unbroadcast(grad, tuple(shape))
 
 
-class Cat(Function):
+class Cat(Op):
     @staticmethod
     def forward(ctx, *xs, dim=0):
         ctx.dim = normalize_dims(dim, xs[0].ndim)[0]
@@ -274,7 +274,7 @@ class Cat(Function):
                            f"dim={options.get('dim', 0)} to match ({cls.op} does not broadcast)")
 
 
-class Stack(Function):
+class Stack(Op):
     @staticmethod
     def forward(ctx, *xs, dim=0):
         ctx.dim = normalize_dims(dim, xs[0].ndim + 1)[0]
@@ -292,7 +292,7 @@ class Stack(Function):
         return shape_error(cls.op, shapes, "stack needs all tensors to have the same shape")
 
 
-class Expand(Function):
+class Expand(Op):
     """A view in which dimensions of size 1 are repeated, without copying (stride 0).
     Every element of such a dimension is the same memory: writing into it is refused."""
     view = True
@@ -307,7 +307,7 @@ class Expand(Function):
         return unbroadcast(grad, ctx.shape)   # each repeat of an element adds its gradient
 
 
-class Repeat(Function):
+class Repeat(Op):
     """x.repeat(*times): the whole tensor tiled `times` over (NumPy's tile)."""
 
     @staticmethod
@@ -324,7 +324,7 @@ class Repeat(Function):
         return summed.reshape(ctx.x_shape)
 
 
-class Flip(Function):
+class Flip(Op):
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = dims
@@ -335,7 +335,7 @@ class Flip(Function):
         return array_module(grad).flip(grad, ctx.dims)
 
 
-class Roll(Function):
+class Roll(Op):
     @staticmethod
     def forward(ctx, x, shifts, dims):
         ctx.shifts, ctx.dims = shifts, dims
@@ -347,7 +347,7 @@ class Roll(Function):
         return array_module(grad).roll(grad, back, ctx.dims)
 
 
-class Triangle(Function):
+class Triangle(Op):
     """tril / triu: the elements on one side of a diagonal of the last two dimensions
     (the rest zeroed); the gradient passes where the elements were kept."""
     op = "tril"
@@ -372,7 +372,7 @@ class Triu(Triangle):
     keep = staticmethod(np.triu)
 
 
-class Contiguous(Function):
+class Contiguous(Op):
     @staticmethod
     def forward(ctx, x):
         return array_module(x).ascontiguousarray(x)   # Tensor.contiguous() calls it to copy
@@ -382,7 +382,7 @@ class Contiguous(Function):
         return grad
 
 
-class IndexSelect(Function):
+class IndexSelect(Op):
     op = "index_select"
 
     @staticmethod
@@ -403,7 +403,7 @@ class IndexSelect(Function):
         return dx, None
 
 
-class Scatter(Function):
+class Scatter(Op):
     """x.scatter(dim, index, src): a copy of x with src's elements written at `index`
     along `dim` (add=True: added there, scatter_add)."""
 
@@ -438,7 +438,7 @@ class Scatter(Function):
         return d_x, None, d_src
 
 
-class MaskedFill(Function):
+class MaskedFill(Op):
     op = "masked_fill"
 
     @staticmethod

@@ -10,11 +10,11 @@ import torch
 import minigrad
 from lessons.assignments import (TimeLimitExceeded, assert_close, compare_with_torch, gradcheck,
                                  run_kernel, time_limit, to_numpy)
-from minigrad.autograd import Function
+from minigrad.autograd import Op
 from minigrad.kernels import EmulationError, ElementwiseKernel
 
 
-class Square(Function):
+class Square(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -136,7 +136,7 @@ def test_an_output_outside_the_graph_is_reported():
 
 
 def test_gradcheck_handles_two_inputs_with_broadcasting_and_constants():
-    class ScaledProduct(Function):
+    class ScaledProduct(Op):
         @staticmethod
         def forward(ctx, a, b, scale):
             ctx.save_for_backward(a, b)

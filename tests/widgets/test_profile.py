@@ -11,7 +11,7 @@ import pytest
 
 import minigrad as mg
 import minigrad.nn.functional as F
-from minigrad.autograd import Function
+from minigrad.autograd import Op
 from widgets.profile import OpProfile, aggregate
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -82,7 +82,7 @@ def test_time_outside_the_ops_goes_to_other():
     assert p.wall_us - p.ops_us == pytest.approx(other["total_us"])
 
 
-class Slow(Function):
+class Slow(Op):
     """The identity, taking at least 2 ms forward and 1 ms backward."""
 
     op = "slow"
