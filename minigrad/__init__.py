@@ -4,8 +4,9 @@
 
 Layers, from the bottom up: `dtypes` and `backend` (where data lives), `autograd` (Op,
 backward; `function` adds PyTorch's tensor-level Function, grad and gradcheck), `ops/`
-(one Op per operation), `tensor` (the Tensor class), then `nn` and `optim`. `minigrad.graph(t)` exports the graph behind `t` as plain data;
-`minigrad.compile(fn)` turns an eager function into a replayed static graph.
+(one Op per operation), `tensor` (the Tensor class), then `nn` and `optim`.
+`minigrad.graph(t)` exports the graph behind `t` as plain data; `minigrad.compile(fn)`
+turns an eager function into a replayed static graph.
 """
 import functools
 
@@ -98,7 +99,7 @@ def einsum(equation, *operands):
     """einsum("ij,jk->ik", a, b), with the operands also accepted as one list."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = operands[0]
-    return _L.Einsum.apply(*_same_dtype(operands), equation=equation)
+    return _L.Einsum.apply(*operands, equation=equation)
 
 
 def softmax(x, dim):

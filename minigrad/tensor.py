@@ -331,10 +331,10 @@ class Tensor:
         return E.Pow.apply(*_promote(other, self))
 
     def __matmul__(self, other):
-        return linalg.MatMul.apply(*_promote(self, other))
+        return linalg.MatMul.apply(*_matmul_operands(self, other))
 
     def __rmatmul__(self, other):
-        return linalg.MatMul.apply(*_promote(other, self))
+        return linalg.MatMul.apply(*_matmul_operands(other, self))
 
     def __neg__(self):
         return E.Neg.apply(self)
@@ -1157,6 +1157,16 @@ class _ToDevice(autograd.Op):
 
 
 # ------------------------------------------------------------------ helpers
+
+
+def _matmul_operands(a, b):
+    """Matrix products do not promote in PyTorch: two tensors must have one dtype."""
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+        return _promote(a, b)
+    if a.data.dtype != b.data.dtype:
+        raise RuntimeError(f"matmul: expected both operands to have the same dtype, but got "
+                           f"{a.data.dtype} and {b.data.dtype}; convert one, e.g. b.to(a.dtype)")
+    return a, b
 
 
 def as_array(data, dtype=None):

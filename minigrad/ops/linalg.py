@@ -68,6 +68,9 @@ class Einsum(Op):
 
     @staticmethod
     def forward(ctx, *operands, equation):
+        if len({x.dtype for x in operands}) > 1:     # no promotion, as in PyTorch
+            raise RuntimeError(f"einsum: expected all operands to have the same dtype, but "
+                               f"got {', '.join(str(x.dtype) for x in operands)}")
         ctx.inputs_letters, ctx.output_letters = _parse_einsum(equation, operands)
         ctx.save_for_backward(*operands)
         return array_module(operands[0]).einsum(equation, *operands)

@@ -310,3 +310,28 @@ def test_minigrad_says_what_went_wrong(name, words):
         PROGRAMS[name](mg)
     for word in words:
         assert word in str(caught.value), f"{word!r} not in: {caught.value}"
+
+
+# ------------------------------------------- matrix products do not promote dtypes
+
+
+@pytest.mark.parametrize("expression", [
+    "T.ones(2, 3) @ T.ones(3, dtype=T.float64)",
+    "T.ones(2, 3) @ T.ones(3, 2, dtype=T.int64)",
+    "T.mm(T.ones(2, 3), T.ones(3, 2, dtype=T.float64))",
+    "T.bmm(T.ones(1, 2, 3), T.ones(1, 3, 2, dtype=T.float64))",
+    "T.dot(T.ones(2), T.ones(2, dtype=T.float64))",
+    "T.einsum('ij,jk->ik', T.ones(2, 3), T.ones(3, 2, dtype=T.float64))",
+    "T.nn.functional.linear(T.ones(2, 3, dtype=T.float64), T.ones(4, 3))",
+    "T.nn.Linear(3, 2)(T.ones(1, 3, dtype=T.float64))",
+    "T.outer(T.ones(2), T.ones(3, dtype=T.float64))",          # promotes: an outer product
+    "T.arange(6).reshape(2, 3) @ T.arange(3)",                  # integers multiply
+])
+def test_matrix_products_refuse_mixed_dtypes_like_pytorch(expression):
+    assert_same_outcome(lambda T: eval(expression, {"T": T}))
+
+
+def test_linear_made_in_float64_takes_float64_input():
+    assert_same_outcome(lambda T: (T.nn.Linear(3, 2, dtype=T.float64).weight.dtype,
+                                   T.nn.Linear(3, 2, dtype=T.float64)(
+                                       T.ones(1, 3, dtype=T.float64)).shape))
