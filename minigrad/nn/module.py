@@ -107,7 +107,7 @@ class Module:
             raise TypeError(f"cannot assign '{_type_name(tensor)}' object to buffer "
                             f"'{name}' (minigrad.Tensor or None required)")
         autograd.module_changed()
-        self._forget(name)
+        self._forget(name, keep=self._buffers)  # a replaced name keeps its place
         self._buffers[name] = tensor
         if not persistent:
             self._non_persistent_buffers.add(name)
@@ -121,7 +121,7 @@ class Module:
             raise TypeError(f"cannot assign '{_type_name(param)}' object to parameter "
                             f"'{name}' (minigrad.nn.Parameter or None required)")
         autograd.module_changed()
-        self._forget(name)
+        self._forget(name, keep=self._parameters)  # a replaced name keeps its place
         self._parameters[name] = param
         object.__setattr__(self, name, param)
 
@@ -130,7 +130,7 @@ class Module:
             raise TypeError(f"{_type_name(module)} is not a Module subclass")
         self._check_name(name, "module")
         autograd.module_changed()
-        self._forget(name)
+        self._forget(name, keep=self._modules)  # a replaced name keeps its place
         self._modules[name] = module
         object.__setattr__(self, name, module)
 
@@ -227,25 +227,31 @@ class Module:
             return module
         for item in target.split("."):
             if not hasattr(module, item):
-                raise AttributeError(f"{type(module).__name__} has no attribute `{item}`")
+                raise AttributeError(f"{module._get_name()} has no attribute `{item}`")
             module = getattr(module, item)
             if not isinstance(module, Module):
                 raise AttributeError(f"`{item}` is not an nn.Module")
         return module
 
     def get_parameter(self, target):
-        module_path, _, name = target.rpartition(".")
-        module = self.get_submodule(module_path)
-        if name not in module._parameters:
+        module, name = self._owner_of(target)
+        if not isinstance(getattr(module, name), Parameter):
             raise AttributeError(f"`{name}` is not an nn.Parameter")
-        return module._parameters[name]
+        return getattr(module, name)
 
     def get_buffer(self, target):
-        module_path, _, name = target.rpartition(".")
-        module = self.get_submodule(module_path)
+        module, name = self._owner_of(target)
         if name not in module._buffers:
             raise AttributeError(f"`{name}` is not a buffer")
         return module._buffers[name]
+
+    def _owner_of(self, target):
+        """(module, attribute name) for the dotted path of a parameter or buffer."""
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{module._get_name()} has no attribute `{name}`")
+        return module, name
 
     def apply(self, fn):
         """Call fn(m) on every submodule, then on this module (to initialise weights:
@@ -264,8 +270,9 @@ class Module:
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
         autograd.module_changed()
-        for m in self.modules():
-            object.__setattr__(m, "training", mode)
+        object.__setattr__(self, "training", mode)
+        for child in self.children():      # through train(), which a subclass may override
+            child.train(mode)
         return self
 
     def eval(self):
@@ -341,15 +348,15 @@ class Module:
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
+        unexpected = self._unexpected_keys(state_dict, own)
         errors = []
-        if strict:
-            if unexpected:
-                errors.append("Unexpected key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in unexpected) + ". ")
+        if strict:      # PyTorch's order: missing, unexpected, then size mismatches
             if missing:
                 errors.append("Missing key(s) in state_dict: "
                               + ", ".join(f'"{k}"' for k in missing) + ". ")
+            if unexpected:
+                errors.append("Unexpected key(s) in state_dict: "
+                              + ", ".join(f'"{k}"' for k in unexpected) + ". ")
         updates = []
         for name, target in own.items():
             if name not in state_dict:
@@ -371,6 +378,22 @@ class Module:
                 else:
                     target.copy_(Tensor(value))
         return _IncompatibleKeys(missing, unexpected)
+
+    def _unexpected_keys(self, state_dict, own):
+        """The keys of state_dict that name nothing in this model, in PyTorch's order:
+        grouped by the module they fall under, modules taken depth first."""
+        order = {name: i for i, (name, _) in
+                 enumerate(self.named_modules(remove_duplicate=False))}
+
+        def owner(key):
+            module, parts = self, key.split(".")
+            for i, part in enumerate(parts[:-1]):
+                if module._modules.get(part) is None:
+                    return order[".".join(parts[:i])]
+                module = module._modules[part]
+            return order[".".join(parts[:-1])]
+
+        return sorted((k for k in state_dict if k not in own), key=owner)
 
     # ---------------------------------------------------------- display
 

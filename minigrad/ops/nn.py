@@ -19,6 +19,10 @@ class Linear(Op):
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):
+        if x.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
+            raise RuntimeError(f"linear: the input ({x.dtype}), weight ({weight.dtype}) and "
+                               "bias must have the same dtype; convert the input with "
+                               ".to(weight.dtype), or the layer with .double()/.float()")
         # dx needs W and dW needs x: each is saved only if the other needs a gradient
         needs = ctx.needs_input_grad
         ctx.save_for_backward(x if needs[1] else None, weight if needs[0] else None)
@@ -134,37 +138,52 @@ cross_entropy_bwd = ElementwiseKernel(
 
 
 class CrossEntropy(Op):
-    """Mean (or sum, or per-sample) of -log softmax(logits)[target]."""
+    """Mean (or sum, or per-sample) of -log softmax(logits)[target], leaving out the
+    targets equal to ignore_index (which must be outside 0..C-1 here)."""
     op = "cross_entropy"
 
     @staticmethod
-    def forward(ctx, logits, target, reduction="mean"):
+    def forward(ctx, logits, target, reduction="mean", ignore_index=-100):
         n, n_classes = logits.shape
         # One pass finds targets below 0 and at or above n_classes: read as unsigned
         # integers, negative ones are huge. (Checked here, not before the call, so that a
         # minigrad.compile replay checks each new target too.)
         unsigned = target.view(np.uint64) if target.dtype.itemsize == 8 else \
             target.astype(np.uint64)
+        kept = None                     # None: every target counts (the usual case)
         if target.size and unsigned.max() >= n_classes:
-            raise IndexError(f"a target is outside the classes 0..{n_classes - 1} (targets "
-                             f"range from {target.min()} to {target.max()})")
+            kept = target != ignore_index
+            if kept.any() and unsigned[kept].max() >= n_classes:
+                raise IndexError(f"a target is outside the classes 0..{n_classes - 1} "
+                                 f"(targets range from {target[kept].min()} to "
+                                 f"{target[kept].max()})")
+            target = target * kept      # any class will do for the ignored rows
         # A C-contiguous copy, for the kernel and for backward: PyTorch saves log-softmax
         # values of its own here, so changing the logits in place afterwards is allowed
         logits = logits.copy()     # C-contiguous, as ndarray.copy() always is
         losses, row_max, total = cross_entropy_fwd(logits, target, n_classes)
-        ctx.save_for_backward(logits, row_max, total, target)
-        ctx.reduction = reduction
+        count = n
+        if kept is not None:
+            losses *= kept
+            count = kept.sum().astype(logits.dtype)   # 0 if all are ignored: the mean is NaN
+        ctx.save_for_backward(logits, row_max, total, target, kept)
+        ctx.reduction, ctx.count = reduction, count
         if reduction == "mean":
-            return losses.sum() / n
+            with np.errstate(invalid="ignore"):
+                return losses.sum() / count
         return losses.sum() if reduction == "sum" else losses
 
     @staticmethod
     def backward(ctx, grad):
-        logits, row_max, total, target = ctx.saved_tensors
+        logits, row_max, total, target, kept = ctx.saved_tensors
         n, n_classes = logits.shape
         # the upstream gradient: one number (mean, sum) or one per row (reduction="none")
-        scale = array_module(logits).asarray(grad / n if ctx.reduction == "mean" else grad,
-                                             logits.dtype)
+        xp = array_module(logits)
+        # all targets ignored: every gradient is 0 (as in PyTorch), not 0 * (g / 0) = NaN
+        count = ctx.count if kept is None else xp.maximum(ctx.count, 1)
+        scale = xp.asarray(grad / count if ctx.reduction == "mean" else grad, logits.dtype)
+        if kept is not None:            # ignored rows get no gradient
+            scale = (xp.broadcast_to(scale, (n,)) * kept).astype(logits.dtype)
         return cross_entropy_bwd(logits, row_max, total, target, n_classes, scale,
                                  int(scale.ndim == 1)), None
 

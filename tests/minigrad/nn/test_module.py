@@ -1,12 +1,14 @@
 """minigrad.nn.Module (minigrad/nn/module.py): registration, parameters, state_dict
 interchange with torch.nn, train/eval, zero_grad, repr."""
 
+from collections import OrderedDict
+
 import numpy as np
 import pytest
 import torch
 
 import minigrad as mg
-from mgtest import randn, tensor_class
+from mgtest import assert_same_outcome, randn, tensor_class
 
 
 def make_net(T):
@@ -329,3 +331,368 @@ def test_loaded_weights_do_not_alias_the_source():
     snapshot = m.state_dict()["2.bias"].numpy().copy()
     arrays["2.bias"][:] = 123.0
     np.testing.assert_array_equal(m.state_dict()["2.bias"].numpy(), snapshot)
+
+
+# ------------------------------------------------------------------ differential: one tree
+# The same module tree, written once with T as the framework: buffers persistent and not,
+# a None buffer and child, a module reachable under two names and a parameter shared by
+# two modules.
+
+def tree(T):
+    nn = T.nn
+
+    class Block(nn.Module):
+        def __init__(self, n):
+            super().__init__()
+            self.lin = nn.Linear(n, n)
+            self.register_buffer("running", T.zeros(n))
+            self.register_buffer("scratch", T.ones(n), persistent=False)
+            self.register_buffer("nothing", None)
+            self.register_buffer("steps", T.tensor(0))
+            self.gain = nn.Parameter(T.ones(n))
+
+        def forward(self, x):
+            return self.lin(x) * self.gain + self.running
+
+        def extra_repr(self):
+            return f"n={self.gain.shape[0]}"
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_parameter("alpha", nn.Parameter(T.tensor(0.5)))
+            self.first = Block(3)
+            self.shared = nn.Linear(3, 3)
+            self.body = nn.Sequential(Block(3), self.shared, nn.ReLU())
+            self.again = self.shared
+            self.register_module("missing", None)
+            self.tied = nn.Linear(3, 3, bias=False)
+            self.tied.weight = self.first.lin.weight
+            self.register_parameter("unused", None)
+
+        def forward(self, x):
+            return self.tied(self.again(self.body(self.first(x)))) * self.alpha
+
+    return Net()
+
+
+def described(pairs):
+    """(name, type or shape) for named_modules / named_parameters / named_buffers."""
+    return [(n, type(v).__name__ if hasattr(v, "_modules") else tuple(v.shape))
+            for n, v in pairs]
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"remove_duplicate": False}, {"prefix": "net"},
+                                    {"prefix": "net", "remove_duplicate": False}], ids=str)
+def test_named_modules_like_torch(kwargs):
+    assert_same_outcome(lambda T: described(tree(T).named_modules(**kwargs)))
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"remove_duplicate": False}, {"recurse": False},
+                                    {"prefix": "p"}, {"prefix": "p", "remove_duplicate": False}],
+                         ids=str)
+@pytest.mark.parametrize("kind", ["named_parameters", "named_buffers"])
+def test_named_parameters_and_buffers_like_torch(kind, kwargs):
+    assert_same_outcome(lambda T: described(getattr(tree(T), kind)(**kwargs)))
+
+
+def test_children_parameters_buffers_counts_like_torch():
+    assert_same_outcome(lambda T: (
+        [(n, type(m).__name__) for n, m in tree(T).named_children()],
+        len(list(tree(T).children())), len(list(tree(T).modules())),
+        len(list(tree(T).parameters())), len(list(tree(T).parameters(recurse=False))),
+        len(list(tree(T).buffers()))))
+
+
+def test_state_dict_keys_order_and_shapes_like_torch():
+
+    def program(T):
+        sd = tree(T).state_dict()
+        kept = tree(T).state_dict(keep_vars=True)
+        prefixed = tree(T).state_dict(prefix="model.")
+        return ([(k, tuple(v.shape), v.requires_grad) for k, v in sd.items()],
+                [(k, v.requires_grad) for k, v in kept.items()], list(prefixed),
+                [str(v.dtype).split(".")[-1] for v in sd.values()])
+
+    assert_same_outcome(program)
+
+
+def test_state_dict_shares_memory_with_the_module_like_torch():
+
+    def program(T):
+        net = tree(T)
+        sd = net.state_dict()
+        sd["first.running"].add_(2.0)
+        sd["alpha"].fill_(3.0)
+        destination = OrderedDict(existing=T.ones(1))
+        returned = net.state_dict(destination=destination)
+        return net.first.running.detach(), net.alpha.detach(), returned is destination, \
+            list(destination)[:2]
+
+    assert_same_outcome(program)
+
+
+def load_report(T, change, strict):
+    """What load_state_dict says about a changed copy of tree's state_dict."""
+    net = tree(T)
+    sd = OrderedDict(tree(T).state_dict())
+    change(T, sd)
+    try:
+        result = net.load_state_dict(sd, strict=strict)
+    except RuntimeError as error:
+        return "raised", str(error)
+    return list(result.missing_keys), list(result.unexpected_keys), repr(result)
+
+
+def _drop(*keys):
+    def change(T, sd):
+        for k in keys:
+            del sd[k]
+    return change
+
+
+def _add(*keys):
+    def change(T, sd):
+        for k in keys:
+            sd[k] = T.zeros(3)
+    return change
+
+
+def _both(T, sd):
+    _drop("body.0.gain", "alpha")(T, sd)
+    _add("body.0.extra", "zzz", "first.lin.nope", "first.scratch")(T, sd)
+
+
+def _resize(T, sd):
+    sd["first.lin.weight"] = T.zeros(3, 4)
+    sd["body.0.running"] = T.zeros(5)
+
+
+CHANGES = {"nothing": lambda T, sd: None, "missing": _drop("body.0.gain", "alpha"),
+           "unexpected": _add("zzz", "body.0.extra", "first.scratch"),
+           "both": _both, "size": _resize,
+           "size+missing": lambda T, sd: (_resize(T, sd), _drop("shared.bias")(T, sd))}
+
+
+@pytest.mark.parametrize("strict", [True, False])
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_load_state_dict_reports_like_torch(change, strict):
+    m = load_report(mg, CHANGES[change], strict)
+    t = load_report(torch, CHANGES[change], strict)
+    assert m == t
+
+
+def test_load_state_dict_loads_buffers_and_parameters_like_torch():
+
+    def program(T):
+        source = fill_tree(T, tree(T))
+        net = tree(T)
+        net.load_state_dict(source.state_dict())
+        return [(k, v) for k, v in net.state_dict().items()]
+
+    assert_same_outcome(program)
+
+
+def fill_tree(T, net):
+    with T.no_grad():
+        for k, (_, t) in enumerate(list(net.named_parameters()) + list(net.named_buffers())):
+            t.copy_(T.tensor(randn(*t.shape, seed=k) * 3).to(t.dtype))
+    return net
+
+
+def test_load_state_dict_assign_like_torch():
+
+    def program(T):
+        net = tree(T)
+        sd = {k: v.double() if v.is_floating_point() else v
+              for k, v in fill_tree(T, tree(T)).state_dict().items()}
+        net.load_state_dict(sd, assign=True)
+        return [(k, v) for k, v in net.state_dict().items()], net.alpha.requires_grad
+
+    assert_same_outcome(program)
+
+
+def test_forward_pre_hook_and_forward_hook_like_torch():
+
+    def program(T):
+        net = fill_tree(T, tree(T).double())
+        calls = []
+
+        def pre_double(module, args):
+            calls.append(("pre", type(module).__name__, len(args)))
+            return args[0] * 2                      # one value: wrapped into a tuple
+
+        def pre_tuple(module, args):
+            calls.append(("pre2", tuple(args[0].shape)))
+            return (args[0] + 1,)
+
+        def post(module, args, output):
+            calls.append(("post", tuple(args[0].shape)))
+            return output * 10
+
+        def watch(module, args, output):
+            calls.append(("watch", type(module).__name__))
+
+        x = T.tensor(randn(2, 3, seed=3))
+        plain = net(x)
+        handles = [net.register_forward_pre_hook(pre_double),
+                   net.register_forward_pre_hook(pre_tuple),
+                   net.register_forward_hook(post),
+                   net.body[1].register_forward_hook(watch)]
+        hooked = net(x)
+        for h in handles:
+            h.remove()
+        handles[0].remove()                         # removing twice is harmless
+        after = net(x)
+        with net.register_forward_hook(post):
+            in_context = net(x)
+        return plain, hooked, after, in_context, net(x), calls
+
+    assert_same_outcome(program)
+
+
+def test_hooks_are_part_of_the_graph_like_torch():
+
+    def program(T):
+        net = fill_tree(T, tree(T).double())
+        net.first.register_forward_hook(lambda m, args, out: out.tanh())
+        net.register_forward_pre_hook(lambda m, args: (args[0] ** 2,))
+        x = T.tensor(randn(2, 3, seed=4), requires_grad=True)
+        net(x).sum().backward()
+        return x.grad, net.first.gain.grad, net.alpha.grad
+
+    assert_same_outcome(program)
+
+
+def test_repr_of_nested_models_equals_torch():
+    assert_same_outcome(lambda T: (repr(tree(T)), repr(make_net(T)), repr(nested(T)),
+                                   repr(T.nn.Module())))
+
+
+def test_apply_order_like_torch():
+
+    def program(T):
+        net = tree(T)
+        where = {id(m): n for n, m in net.named_modules()}
+        seen = []
+        returned = net.apply(lambda m: seen.append(where[id(m)]))
+        return seen, returned is net
+
+    assert_same_outcome(program)
+
+
+def test_train_eval_propagate_and_call_overrides_like_torch():
+
+    def program(T):
+        calls = []
+
+        class Frozen(T.nn.Linear):
+            def train(self, mode=True):
+                calls.append(mode)
+                return super().train(False)         # always stays in eval mode
+
+        net = tree(T)
+        net.body.append(Frozen(3, 3))
+        flags = [[m.training for m in net.modules()]]
+        flags.append([m.training for m in net.eval().modules()])
+        flags.append([m.training for m in net.train().modules()])
+        net.body.train(False)
+        flags.append([m.training for m in net.modules()])
+        return flags, calls
+
+    assert_same_outcome(program)
+    assert_same_outcome(lambda T: tree(T).train("yes"))
+
+
+@pytest.mark.parametrize("target", ["", "first", "body.0.lin", "again", "body.1"])
+def test_get_submodule_like_torch(target):
+    assert_same_outcome(lambda T: repr(tree(T).get_submodule(target)))
+
+
+@pytest.mark.parametrize("method,target", [
+    ("get_submodule", "nope"), ("get_submodule", "first.nope"), ("get_submodule", "alpha"),
+    ("get_submodule", "first.lin.weight"), ("get_submodule", "missing"),
+    ("get_parameter", "first.nope"), ("get_parameter", "first.running"),
+    ("get_parameter", "nope.weight"), ("get_buffer", "first.gain"),
+    ("get_buffer", "body.0.zzz"), ("get_parameter", "first.lin"),
+])
+def test_get_submodule_parameter_buffer_errors_like_torch(method, target):
+    messages = []
+    for T in (torch, mg):
+        with pytest.raises(AttributeError) as info:
+            getattr(tree(T), method)(target)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+
+
+@pytest.mark.parametrize("method,target", [
+    ("get_parameter", "alpha"), ("get_parameter", "body.0.lin.bias"),
+    ("get_parameter", "tied.weight"), ("get_buffer", "first.running"),
+    ("get_buffer", "body.0.scratch"), ("get_buffer", "first.steps"),
+])
+def test_get_parameter_and_buffer_like_torch(method, target):
+    assert_same_outcome(lambda T: getattr(fill_tree(T, tree(T)), method)(target).detach())
+
+
+@pytest.mark.parametrize("set_to_none", [True, False])
+def test_zero_grad_like_torch(set_to_none):
+
+    def program(T):
+        net = fill_tree(T, tree(T).double())
+        net(T.tensor(randn(2, 3, seed=5))).sum().backward()
+        net.zero_grad(set_to_none=set_to_none)
+        return [(n, None if p.grad is None else p.grad) for n, p in net.named_parameters()]
+
+    assert_same_outcome(program)
+
+
+def test_to_double_float_like_torch():
+
+    def program(T):
+        net = tree(T)
+        kinds = []
+        for move in (lambda n: n.double(), lambda n: n.float(), lambda n: n.to(T.float64),
+                     lambda n: n.to("cpu"), lambda n: n.cpu(),
+                     lambda n: n.to(T.zeros(1, dtype=T.float32))):
+            assert move(net) is net
+            kinds.append([str(t.dtype).split(".")[-1] for t in
+                          list(net.parameters()) + list(net.buffers())])
+        return kinds
+
+    assert_same_outcome(program)
+    assert_same_outcome(lambda T: tree(T).to(T.int64))
+
+
+def test_module_registration_errors_like_torch():
+    programs = [
+        lambda T: T.nn.Module().register_buffer("a.b", T.ones(1)),
+        lambda T: T.nn.Module().register_buffer("", T.ones(1)),
+        lambda T: T.nn.Module().register_buffer("x", 3),
+        lambda T: T.nn.Module().register_parameter("x", T.ones(1)),
+        lambda T: T.nn.Module().add_module("x", 3),
+        lambda T: T.nn.Module().add_module(3, T.nn.ReLU()),
+        lambda T: tree(T).register_buffer("alpha", T.ones(1)),
+        lambda T: setattr(tree(T), "alpha", T.ones(1)),
+        lambda T: setattr(tree(T), "first", T.ones(1)),
+    ]
+    for program in programs:
+        assert_same_outcome(program)
+    for T in (torch, mg):
+        with pytest.raises(KeyError):
+            T.nn.Module().register_buffer("a.b", T.ones(1))
+        with pytest.raises(KeyError):
+            tree(T).add_module("training", T.nn.ReLU())
+
+
+def test_reregistering_a_name_keeps_its_place_like_torch():
+
+    def program(T):
+        net = tree(T)
+        net.first.register_buffer("running", T.ones(3), persistent=False)
+        net.first.register_buffer("scratch", T.ones(3))
+        net.register_parameter("alpha", T.nn.Parameter(T.ones(1)))
+        net.add_module("first", T.nn.Linear(3, 3))
+        net.shared = T.nn.Identity()
+        return list(net.state_dict()), [n for n, _ in net.named_children()]
+
+    assert_same_outcome(program)
