@@ -86,21 +86,16 @@ def function_two_outputs_one_used(T):
     class Split(T.autograd.Function):
         @staticmethod
         def forward(ctx, x):
+            ctx.save_for_backward(x)
             return x * 2, x * x
 
         @staticmethod
         def backward(ctx, ga, gb):
-            x, = ctx.saved_tensors if False else (ctx.x,)
+            x, = ctx.saved_tensors
             return ga * 2 + gb * 2 * x
 
-    class Keep(Split):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.x = x
-            return x * 2, x * x
-
     x = leaf(T)
-    a, b = Keep.apply(x)
+    a, b = Split.apply(x)
     b.sum().backward(retain_graph=True)
     first = x.grad.clone()
     (a * b).sum().backward()
