@@ -90,7 +90,7 @@ for _name in (
         "negative square clamp_min clamp_max lerp logical_and logical_or logical_xor "
         "logical_not isnan isinf isfinite eq ne lt le gt ge greater greater_equal less "
         "less_equal not_equal equal floor_divide remainder mm bmm dot outer "
-        "numel clone detach").split():
+        "numel clone detach isclose allclose diag trace var_mean std_mean").split():
     if hasattr(Tensor, _name):
         globals()[_name] = getattr(Tensor, _name)
 

@@ -632,6 +632,63 @@ class Tensor:
         """True if both have the same shape and elements (a Python bool)."""
         return self.shape == other.shape and bool((self == other).all())
 
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        """|self - other| <= atol + rtol * |other|, elementwise (a bool tensor)."""
+        return _plain(backend.array_module(self.data).isclose, self, other, rtol=rtol,
+                      atol=atol, equal_nan=equal_nan)
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        """True if isclose holds everywhere (a Python bool)."""
+        return bool(self.isclose(other, rtol, atol, equal_nan).all())
+
+    def diag(self, diagonal=0):
+        """A 1-D tensor's square matrix with it on a diagonal, or a matrix's diagonal."""
+        from .creation import arange
+        if self.ndim == 1:
+            n = self.shape[0] + abs(diagonal)
+            out = self.new_zeros(n, n)
+            k = arange(self.shape[0])
+            out[k + max(-diagonal, 0), k + max(diagonal, 0)] = self   # differentiable
+            return out
+        if self.ndim != 2:
+            raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {self.ndim}D")
+        rows, cols = self.shape
+        length = max(0, min(rows + min(diagonal, 0), cols - max(diagonal, 0)))
+        k = arange(length)
+        return self[k + max(-diagonal, 0), k + max(diagonal, 0)]
+
+    def trace(self):
+        if self.ndim != 2:
+            raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {self.ndim}")
+        return self.diag().sum()
+
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        """Fill with numbers drawn uniformly from [a, b), in place."""
+        from .creation import generator as numbers
+        return self._fill_random(numbers(generator).uniform(a, b, self.shape))
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        """Fill with numbers drawn from N(mean, std^2), in place."""
+        from .creation import generator as numbers
+        if not std >= 0.0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+        return self._fill_random(numbers(generator).normal(mean, std, self.shape))
+
+    def _fill_random(self, values):
+        if self.data.dtype.kind != "f":
+            raise NotImplementedError(f"random fills of {self.dtype} tensors are not "
+                                      "supported by minigrad; fill a float tensor")
+        values = backend.move(values.astype(self.data.dtype), self.device)
+        return self.copy_(Tensor._make(values, False, None))   # a leaf's check, a version
+
+    def type(self, dtype=None):
+        """The type's name (`minigrad.FloatTensor`), or a copy converted to `dtype`."""
+        if dtype is None:
+            name = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
+                    "bool": "Bool"}[self.data.dtype.name]
+            return f"minigrad.{name}Tensor"
+        return self.to(dtype=dtype)
+
     def logical_and(self, other):
         return _plain(np.logical_and, self, other)
 
@@ -839,6 +896,14 @@ class Tensor:
             raise TypeError(f"prod(): argument 'dim' must be int, not {type(dim).__name__} "
                             "(PyTorch's prod reduces one dimension at a time)")
         return R.Prod.apply(self, dim=dim, keepdim=keepdim)
+
+    def var_mean(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return (self.var(dim, unbiased, keepdim, correction=correction),
+                self.mean(dim, keepdim=keepdim))
+
+    def std_mean(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return (self.std(dim, unbiased, keepdim, correction=correction),
+                self.mean(dim, keepdim=keepdim))
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
         return R.Var.apply(self._floating(), dim=dim, keepdim=keepdim,

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 import minigrad as mg
-from mgtest import compare, gradcheck, np_dtype_name, positive, randn, tensor_class
+from mgtest import (assert_same_outcome, compare, gradcheck, np_dtype_name, positive, randn,
+                    tensor_class)
 
 
 def test_properties():
@@ -170,3 +171,50 @@ def test_detach_shares_values_but_not_graph():
     assert isinstance(d, tensor_class())
     assert not d.requires_grad
     np.testing.assert_array_equal(d.numpy(), [1.0, 2.0])
+
+
+# ---------------------- diag, trace, isclose, *_mean, random fills, type(), against PyTorch
+
+MORE_PROGRAMS = {
+    "diag_of_a_vector_and_its_gradient": lambda T: _backward_of(
+        T, lambda v: T.diag(v, 1) * T.arange(9.).reshape(3, 3), [1.0, -2.0]),
+    "diag_of_a_matrix_and_its_gradient": lambda T: _backward_of(
+        T, lambda m: m.reshape(3, 4).diag(-1) ** 2, [float(k) for k in range(12)]),
+    "trace_and_its_gradient": lambda T: _backward_of(
+        T, lambda m: m.reshape(3, 4).trace() * 2, [float(k) for k in range(12)]),
+    "diag_of_a_3d_tensor": lambda T: T.diag(T.ones(2, 2, 2)),
+    "isclose_allclose": lambda T: [T.isclose(T.tensor([1.0, 2.0, float("nan")]),
+                                             T.tensor([1.0 + 1e-9, 2.1, float("nan")]),
+                                             equal_nan=True),
+                                   T.allclose(T.ones(3), T.ones(3) * 1.001, rtol=1e-2)],
+    "std_and_var_with_mean": lambda T: [T.std_mean(T.tensor([[1.0, 2.0, 4.0]]), dim=1),
+                                        T.var_mean(T.tensor([1.0, 2.0, 4.0]), correction=0)],
+    "uniform_and_normal_fill_in_place": lambda T: [
+        (lambda t: (t.uniform_(2.0, 3.0), bool(((t >= 2) & (t < 3)).all()), t._version))(
+            T.zeros(50)),
+        (lambda t: (t.normal_(5.0, 0.0), t._version))(T.zeros(3))],
+    "uniform_on_a_leaf_that_requires_grad": lambda T: T.ones(2, requires_grad=True).uniform_(),
+    "normal_with_negative_std": lambda T: T.zeros(2).normal_(0.0, -1.0),
+    "type_names_and_conversion": lambda T: [T.ones(1).type().split(".")[1],
+                                            T.ones(1, dtype=T.int64).type().split(".")[1],
+                                            T.ones(2).type(T.float64).dtype],
+}
+
+
+def _backward_of(T, fn, values):
+    x = T.tensor(values, dtype=T.float64, requires_grad=True)
+    y = fn(x)
+    y.backward(T.linspace(-1.0, 2.0, y.numel(), dtype=T.float64).reshape(y.shape))
+    return y, x.grad
+
+
+@pytest.mark.parametrize("name", sorted(MORE_PROGRAMS))
+def test_more_tensor_methods_agree_with_pytorch(name):
+    if name == "uniform_and_normal_fill_in_place":
+        # random values differ between the libraries: compare what they must share
+        for T in (torch, mg):
+            (t, inside, version), (n, version_n) = MORE_PROGRAMS[name](T)
+            assert inside and version == 1 and version_n == 1
+            assert (n.numpy() == 5.0).all()
+        return
+    assert_same_outcome(MORE_PROGRAMS[name])
