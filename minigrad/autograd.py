@@ -173,7 +173,7 @@ class Op:
         arrays, needs = [], []
         for x in inputs:
             if isinstance(x, Tensor):
-                arrays.append(x.data)
+                arrays.append(x._data)          # the array itself (Tensor.data reads it)
                 needs.append(recording and x.requires_grad)
             else:
                 arrays.append(x)

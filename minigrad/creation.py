@@ -185,6 +185,9 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None
     integers, else the default float dtype."""
     if end is None:
         start, end = 0, start
+    # a 0-d tensor bound counts as the number it holds (an int64 one as an int)
+    start, end, step = (v.item() if hasattr(v, "item") and hasattr(v, "dtype") else v
+                        for v in (start, end, step))
     if step == 0:
         raise RuntimeError("arange: step must be nonzero")
     if (end - start) * step < 0:
@@ -212,6 +215,8 @@ def randn(*size, generator=None, dtype=None, requires_grad=False, device=None):
 
 
 def randint(low, high=None, size=(), generator=None, dtype=None, device=None):
+    if isinstance(high, (tuple, list)):      # randint(high, size), as PyTorch allows
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     numbers = _numbers(generator).integers(low, high, size=_size((size,)), dtype=np.int64)

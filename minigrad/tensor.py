@@ -4,7 +4,9 @@ A tensor holds its values in `.data` (a NumPy array, or a CuPy array on "cuda").
 was computed from tensors that require gradients, `.grad_fn` is the record of the
 operation that made it; `backward()` follows those records to fill `.grad` of leaves.
 """
+import math
 import numbers
+import operator
 
 import numpy as np
 
@@ -19,9 +21,32 @@ class Tensor:
     # _vc: the version counter of the memory (autograd.VersionCounter, shared by views;
     # None until needed); _view: autograd.ViewInfo if this tensor is a view, else None;
     # _rebases: the grad_fns in-place ops replaced (see autograd.rebase), else None
-    __slots__ = ("data", "requires_grad", "grad", "grad_fn", "_hooks", "_vc", "_view",
+    __slots__ = ("_data", "requires_grad", "grad", "grad_fn", "_hooks", "_vc", "_view",
                  "_rebases", "__weakref__")
     __array_priority__ = 1000   # so that `ndarray + tensor` defers to Tensor.__radd__
+
+    def _set_data(self, value):
+        # `p.data = p.data - lr * p.grad` (PyTorch code does it) computes a Tensor: keep
+        # its array, or the tensor would end up holding a tensor
+        self._data = value.data if isinstance(value, Tensor) else value
+
+    data = property(operator.attrgetter("_data"), _set_data,
+                    doc="The array that holds the values.")
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """NumPy meeting a tensor. `array -= tensor` (as in `p.data -= lr * p.grad`)
+        writes into the array; `array + tensor` is the tensor op, as with a number;
+        anything else (np.exp(t)) works on the tensor's values and gives an array."""
+        arrays = tuple(x.data if isinstance(x, Tensor) else x for x in inputs)
+        out = kwargs.get("out")
+        if out is not None:
+            if any(isinstance(o, Tensor) for o in out):
+                return NotImplemented
+            return getattr(ufunc, method)(*arrays, **kwargs)
+        reflected = _REFLECTED.get(ufunc.__name__)
+        if method == "__call__" and len(inputs) == 2 and inputs[1] is self and reflected:
+            return getattr(self, reflected)(inputs[0])
+        return getattr(ufunc, method)(*arrays, **kwargs)
 
     def __init__(self, data, requires_grad=False):
         if isinstance(data, Tensor):
@@ -40,7 +65,7 @@ class Tensor:
     def _make(cls, data, requires_grad, grad_fn):
         """Wrap an array the engine just computed (no checks, no copy)."""
         t = object.__new__(Tensor)
-        t.data, t.requires_grad, t.grad, t.grad_fn = data, requires_grad, None, grad_fn
+        t._data, t.requires_grad, t.grad, t.grad_fn = data, requires_grad, None, grad_fn
         t._hooks = t._vc = t._view = t._rebases = None
         return t
 
@@ -48,7 +73,7 @@ class Tensor:
 
     @property
     def shape(self):
-        return self.data.shape
+        return Size(self.data.shape)
 
     @property
     def ndim(self):
@@ -85,7 +110,7 @@ class Tensor:
         return self.permute(*range(self.ndim - 1, -1, -1))
 
     def size(self, dim=None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return Size(self.data.shape) if dim is None else self.data.shape[dim]
 
     def dim(self):
         return self.data.ndim
@@ -132,10 +157,16 @@ class Tensor:
         return backend.move(self.data, "cpu").tolist()
 
     def __float__(self):
-        return float(self.item())
+        return float(self._scalar("float"))
 
     def __int__(self):
-        return int(self.item())
+        return int(self._scalar("int"))
+
+    def _scalar(self, what):
+        if self.data.size != 1:
+            raise ValueError(f"{what}(): only one element tensors can be converted to Python "
+                             f"scalars, and this one has {self.data.size}")
+        return self.item()
 
     def __bool__(self):
         if self.data.size != 1:
@@ -145,9 +176,12 @@ class Tensor:
         return bool(self.data.item())
 
     def __format__(self, spec):
-        if self.data.size == 1 and spec:
+        if self.data.ndim == 0:        # f"{loss}" and f"{loss:.3f}" format the number
             return format(self.item(), spec)
-        return format(repr(self), spec)
+        if spec:
+            raise TypeError("unsupported format string passed to Tensor.__format__: only a "
+                            "0-d tensor formats as a number; use t.item() or t.tolist()")
+        return repr(self)
 
     def detach(self):
         """The same values, cut off from the graph. It shares memory and the version
@@ -155,6 +189,14 @@ class Tensor:
         out = Tensor._make(self.data, False, None)
         out._vc = autograd.counter(self)
         return autograd.untracked(_same, (self,), out)
+
+    def detach_(self):
+        """Cut this tensor off from the graph in place: it becomes a leaf (PyTorch's
+        idiom for carrying an RNN's state from one batch to the next)."""
+        if self._view is not None and self.grad_fn is not None:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self.grad_fn, self.requires_grad = None, False
+        return self
 
     def requires_grad_(self, requires_grad=True):
         if bool(requires_grad) != self.requires_grad:
@@ -246,7 +288,7 @@ class Tensor:
                 grad = grad.astype(self.data.dtype, copy=True)
             self.grad = Tensor._make(grad, False, None)
         else:
-            self.grad.data += grad     # .grad's array is never shared, so in place is safe
+            self.grad._data += grad    # .grad's array is never shared, so in place is safe
             autograd.bump_version(self.grad)
 
     def register_hook(self, hook):
@@ -279,22 +321,14 @@ class Tensor:
     # ------------------------------------------------------------------ repr
 
     def __repr__(self):
-        data = backend.move(self.data, "cpu")
-        options = {"separator": ", ", "prefix": "tensor("}
-        if data.dtype.kind == "f" and data.size and np.all(np.isfinite(data)) \
-                and not np.all(data == np.round(data)):
-            options.update(precision=4, floatmode="fixed")
-        body = np.array2string(data, **options)
         extras = []
-        if data.dtype not in (np.float32, np.int64, np.bool_):
-            extras.append(f"dtype={self.dtype}")
         if self.device.type != "cpu":
             extras.append(f"device='{self.device}'")
         if self.grad_fn is not None:
             extras.append(f"grad_fn=<{self.grad_fn.name()}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
-        return "tensor(" + ", ".join([body] + extras) + ")"
+        return _tensor_repr(backend.move(self.data, "cpu"), extras, _dt.default_float.np)
 
     __hash__ = object.__hash__
 
@@ -337,6 +371,10 @@ class Tensor:
         return linalg.MatMul.apply(*_matmul_operands(other, self))
 
     def __neg__(self):
+        if self.data.dtype == np.bool_:
+            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. "
+                               "If you are trying to invert a mask, use the `~` or "
+                               "`logical_not()` operator instead.")
         return E.Neg.apply(self)
 
     def __pos__(self):
@@ -602,10 +640,10 @@ class Tensor:
         return autograd.untracked(ufunc, (self, other), Tensor._make(result, False, None))
 
     def __eq__(self, other):
-        return self._compare(np.equal, other)
+        return False if other is None else self._compare(np.equal, other)
 
     def __ne__(self, other):
-        return self._compare(np.not_equal, other)
+        return True if other is None else self._compare(np.not_equal, other)
 
     def __lt__(self, other):
         return self._compare(np.less, other)
@@ -734,16 +772,16 @@ class Tensor:
         return _plain(np.invert, self)
 
     def __floordiv__(self, other):
-        return _plain(np.floor_divide, *_promote(self, other))
+        return _plain(np.floor_divide, *_no_integer_zero(*_promote(self, other)))
 
     def __rfloordiv__(self, other):
-        return _plain(np.floor_divide, *_promote(other, self))
+        return _plain(np.floor_divide, *_no_integer_zero(*_promote(other, self)))
 
     def __mod__(self, other):
-        return E.Remainder.apply(*_promote(self, other))
+        return E.Remainder.apply(*_no_integer_zero(*_promote(self, other)))
 
     def __rmod__(self, other):
-        return E.Remainder.apply(*_promote(other, self))
+        return E.Remainder.apply(*_no_integer_zero(*_promote(other, self)))
 
     floor_divide = __floordiv__
     remainder = __mod__
@@ -769,6 +807,8 @@ class Tensor:
         return E.Sigmoid.apply(self._floating())
 
     def relu(self):
+        if self.data.dtype == np.bool_:
+            raise RuntimeError("Boolean inputs not supported for relu")
         return E.ReLU.apply(self)
 
     def clamp(self, min=None, max=None):
@@ -821,17 +861,17 @@ class Tensor:
         return E.Erf.apply(self._floating())
 
     def floor(self):
-        return self if self.data.dtype.kind in "iub" else E.Floor.apply(self)
+        return self.clone() if self.data.dtype.kind in "iub" else E.Floor.apply(self)
 
     def ceil(self):
-        return self if self.data.dtype.kind in "iub" else E.Ceil.apply(self)
+        return self.clone() if self.data.dtype.kind in "iub" else E.Ceil.apply(self)
 
     def trunc(self):
-        return self if self.data.dtype.kind in "iub" else E.Trunc.apply(self)
+        return self.clone() if self.data.dtype.kind in "iub" else E.Trunc.apply(self)
 
     def round(self, decimals=0):
         if self.data.dtype.kind in "iub" and decimals == 0:
-            return self
+            return self.clone()
         return E.Round.apply(self, decimals=decimals)
 
     def sign(self):
@@ -853,12 +893,24 @@ class Tensor:
         """This tensor, or a float32 copy if it holds integers (as PyTorch promotes)."""
         return self if self.data.dtype.kind == "f" else self.to(dtype=_dt.default_float)
 
+    def _float_only(self, op, error=RuntimeError):
+        """This tensor, if it holds floats: ops that PyTorch refuses on integers."""
+        if self.data.dtype.kind != "f":
+            raise error(f"{op}(): expected a floating point tensor, got {self.dtype}; "
+                               "convert it first with .float()")
+        return self
+
+    def _as(self, dtype):
+        """This tensor converted to `dtype` first (the dtype= of sum, cumsum, softmax)."""
+        return self if dtype is None else self.to(dtype=dtype)
+
     # ------------------------------------------------------------ reductions
 
-    def sum(self, dim=None, keepdim=False):
-        return R.Sum.apply(self, dim=dim, keepdim=keepdim)
+    def sum(self, dim=None, keepdim=False, *, dtype=None):
+        return R.Sum.apply(self._as(dtype), dim=dim, keepdim=keepdim)
 
-    def mean(self, dim=None, keepdim=False):
+    def mean(self, dim=None, keepdim=False, *, dtype=None):
+        self = self._as(dtype)
         if self.data.dtype.kind != "f":
             raise RuntimeError(f"mean(): needs a floating point tensor, got {self.dtype}; "
                                "convert it with .float() first")
@@ -906,25 +958,25 @@ class Tensor:
                 self.mean(dim, keepdim=keepdim))
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
-        return R.Var.apply(self._floating(), dim=dim, keepdim=keepdim,
+        return R.Var.apply(self._float_only("var"), dim=dim, keepdim=keepdim,
                            correction=_correction(unbiased, correction))
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
-        return R.Std.apply(self._floating(), dim=dim, keepdim=keepdim,
+        return R.Std.apply(self._float_only("std"), dim=dim, keepdim=keepdim,
                            correction=_correction(unbiased, correction))
 
     def norm(self, p="fro", dim=None, keepdim=False):
         p = 2 if p == "fro" else p
-        return R.Norm.apply(self._floating(), p=p, dim=dim, keepdim=keepdim)
+        return R.Norm.apply(self._float_only("norm"), p=p, dim=dim, keepdim=keepdim)
 
     def logsumexp(self, dim, keepdim=False):
         return R.LogSumExp.apply(self._floating(), dim=dim, keepdim=keepdim)
 
-    def cumsum(self, dim):
-        return R.CumSum.apply(self, dim=dim)
+    def cumsum(self, dim, *, dtype=None):
+        return R.CumSum.apply(self._as(dtype), dim=dim)
 
-    def cumprod(self, dim):
-        return R.CumProd.apply(self, dim=dim)
+    def cumprod(self, dim, *, dtype=None):
+        return R.CumProd.apply(self._as(dtype), dim=dim)
 
     def sort(self, dim=-1, descending=False, stable=False):
         indices = self.argsort(dim, descending)
@@ -947,11 +999,13 @@ class Tensor:
         result = Tensor._make(_argmax(self.data, dim, keepdim), False, None)
         return autograd.untracked(_argmax, (self, dim, keepdim), result)
 
-    def softmax(self, dim):
-        return N.Softmax.apply(self, dim=dim)
+    def softmax(self, dim, dtype=None):
+        x = self._as(dtype)._float_only("softmax", NotImplementedError)
+        return N.Softmax.apply(x, dim=dim)
 
-    def log_softmax(self, dim):
-        return N.LogSoftmax.apply(self, dim=dim)
+    def log_softmax(self, dim, dtype=None):
+        x = self._as(dtype)._float_only("log_softmax", NotImplementedError)
+        return N.LogSoftmax.apply(x, dim=dim)
 
     # ---------------------------------------------------------------- shapes
 
@@ -1046,7 +1100,10 @@ class Tensor:
                                f"dimensions ({self.ndim}), got {len(times)}")
         return S.Repeat.apply(self, times=times)
 
-    def flip(self, *dims):
+    def flip(self, *dims, **kwargs):
+        dims = kwargs.pop("dims") if "dims" in kwargs and not dims else dims  # flip(x, dims=)
+        if kwargs:
+            raise TypeError(f"flip() got an unexpected keyword argument '{next(iter(kwargs))}'")
         return S.Flip.apply(self, dims=normalize_dims(_shape_arg(dims), self.ndim))
 
     def roll(self, shifts, dims=None):
@@ -1185,6 +1242,361 @@ class Tensor:
     def is_floating_point(self):
         return self.data.dtype.kind == "f"
 
+    # --------------------------------------------------- more of PyTorch's API
+    #
+    # Functions that PyTorch code uses often and that the ops above already express.
+    # Each is differentiable through the ops it is built from, unless it returns
+    # integers or counts.
+
+    def add(self, other, *, alpha=1):
+        return self + (other if alpha == 1 else other * alpha)
+
+    def sub(self, other, *, alpha=1):
+        return self - (other if alpha == 1 else other * alpha)
+
+    def mul(self, other):
+        return self * other
+
+    def div(self, other, *, rounding_mode=None):
+        if rounding_mode is None:
+            return self / other
+        if rounding_mode not in ("floor", "trunc"):
+            raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or "
+                             f"'floor' but found '{rounding_mode}'")
+        a, b = _no_integer_zero(*_promote(self, other))
+        if (a if isinstance(a, Tensor) else b).data.dtype.kind != "f":
+            return _plain(np.floor_divide if rounding_mode == "floor" else _trunc_divide, a, b)
+        return E.DivFloor.apply(a, b) if rounding_mode == "floor" else (a / b).trunc()
+
+    subtract, multiply, divide, true_divide = sub, mul, div, __truediv__
+
+    def fmod(self, other):
+        return E.Fmod.apply(*_no_integer_zero(*_promote(self, other)))
+
+    def __abs__(self):
+        return self.abs()
+
+    absolute = abs
+
+    def tan(self):
+        return E.Tan.apply(self._floating())
+
+    def asin(self):
+        return E.Asin.apply(self._floating())
+
+    def acos(self):
+        return E.Acos.apply(self._floating())
+
+    def atan(self):
+        return E.Atan.apply(self._floating())
+
+    def sinh(self):
+        return E.Sinh.apply(self._floating())
+
+    def cosh(self):
+        return E.Cosh.apply(self._floating())
+
+    def asinh(self):
+        return E.Asinh.apply(self._floating())
+
+    def acosh(self):
+        return E.Acosh.apply(self._floating())
+
+    def atanh(self):
+        return E.Atanh.apply(self._floating())
+
+    arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+
+    def atan2(self, other):
+        y, x = _promote(self._floating(), other)
+        return E.Atan2.apply(y, x)
+
+    arctan2 = atan2
+
+    def log10(self):
+        return self.log2() * math.log10(2.0)     # log10 x = log2 x * log10 2
+
+    def exp2(self):
+        return 2.0 ** self._floating()
+
+    def frac(self):
+        return self - self.trunc()
+
+    def sgn(self):
+        return self.sign()
+
+    def hypot(self, other):
+        return (self * self + other * other).sqrt()
+
+    def logaddexp(self, other):
+        # log(e^a + e^b) = max(a, b) + log1p(e^-|a - b|), which never overflows
+        return maximum(self, other) + (-(self - other).abs()).exp().log1p()
+
+    def logit(self, eps=None):
+        x = self._floating() if eps is None else self._floating().clamp(eps, 1 - eps)
+        return (x / (1 - x)).log()
+
+    def xlogy(self, other):
+        from . import where
+        return where(self == 0, 0.0, self * _promote(self._floating(), other)[1].log())
+
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+        if self.data.dtype.kind != "f":
+            return self.clone()
+        info = np.finfo(self.data.dtype)
+        x = self.masked_fill(self.isnan(), nan)
+        x = x.masked_fill(self == math.inf, info.max if posinf is None else posinf)
+        return x.masked_fill(self == -math.inf, info.min if neginf is None else neginf)
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        return self + value * tensor1 * tensor2
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        return self + value * tensor1 / tensor2
+
+    def fmax(self, other):
+        """maximum() that ignores NaN: the other value where one is NaN."""
+        from . import where
+        return where(other.isnan(), self, where(self.isnan(), other, maximum(self, other)))
+
+    def fmin(self, other):
+        from . import where
+        return where(other.isnan(), self, where(self.isnan(), other, minimum(self, other)))
+
+    def isposinf(self):
+        return self == math.inf
+
+    def isneginf(self):
+        return self == -math.inf
+
+    def isreal(self):
+        return _plain(backend.array_module(self.data).ones_like, self, dtype=bool)
+
+    def nansum(self, dim=None, keepdim=False, *, dtype=None):
+        return self.masked_fill(self.isnan(), 0).sum(dim, keepdim, dtype=dtype)
+
+    def nanmean(self, dim=None, keepdim=False, *, dtype=None):
+        x = self._as(dtype)._float_only("nanmean")
+        count = (~x.isnan()).sum(dim, keepdim)
+        return x.nansum(dim, keepdim) / count
+
+    def count_nonzero(self, dim=None):
+        return (self != 0).sum(dim)
+
+    def aminmax(self, *, dim=None, keepdim=False):
+        dim = () if dim is None else dim
+        return MinMax(self.amin(dim, keepdim), self.amax(dim, keepdim))
+
+    def diff(self, n=1, dim=-1, prepend=None, append=None):
+        from . import cat
+        x = self
+        if prepend is not None or append is not None:
+            parts = [p for p in (prepend, self, append) if p is not None]
+            x = cat(parts, dim=dim)
+        for _ in range(n):
+            length = x.shape[dim] - 1
+            later, earlier = x.narrow(dim, 1, length), x.narrow(dim, 0, length)
+            x = later ^ earlier if x.data.dtype == np.bool_ else later - earlier
+        return x
+
+    def median(self, dim=None, keepdim=False):
+        """The lower of the two middle values (PyTorch does not average them); NaN if
+        there is one. With `dim`: (values, indices)."""
+        if dim is None:
+            flat = self.reshape(-1)
+            return flat.median(0).values if flat.numel() else flat.sum() * math.nan
+        order = self.argsort(dim)          # NaN sorts last
+        n = self.shape[dim]
+        pick = order.narrow(dim, (n - 1) // 2, 1)
+        if self.data.dtype.kind == "f":    # a row with NaN gives its first NaN
+            nan = self.isnan()
+            pick = _plain(np.where, nan.any(dim, keepdim=True), nan.int().argmax(dim, True), pick)
+        values = self.gather(dim, pick)
+        if not keepdim:
+            values, pick = values.squeeze(dim), pick.squeeze(dim)
+        return ValuesAndIndices(values, pick)
+
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        """The k-th smallest value along `dim` (k counts from 1), and its index."""
+        order = self.argsort(dim, stable=True)
+        pick = order.narrow(dim, k - 1, 1)
+        values = self.gather(dim, pick)
+        if not keepdim:
+            values, pick = values.squeeze(dim), pick.squeeze(dim)
+        return ValuesAndIndices(values, pick)
+
+    def msort(self):
+        return self.sort(0).values
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        """The distinct values in ascending order (PyTorch sorts them even with
+        sorted=False), optionally with where each element went and how often each
+        occurs. Not differentiable."""
+        xp = backend.array_module(self.data)
+        values, inverse, counts = xp.unique(self.data, return_inverse=True,
+                                            return_counts=True, axis=dim)
+        if dim is None:
+            inverse = inverse.reshape(self.shape)
+        out = (Tensor._make(values, False, None),)
+        if return_inverse:
+            out += (Tensor._make(inverse.reshape(-1).astype(np.int64) if dim is not None
+                                 else inverse.astype(np.int64), False, None),)
+        if return_counts:
+            out += (Tensor._make(counts.astype(np.int64), False, None),)
+        return out[0] if len(out) == 1 else out
+
+    def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None):
+        if dim is not None:
+            raise NotImplementedError("unique_consecutive(dim=...) is not supported by "
+                                      "minigrad; only the flattened form is")
+        xp = backend.array_module(self.data)
+        flat = self.data.reshape(-1)
+        starts = xp.concatenate([xp.ones(min(flat.size, 1), bool), flat[1:] != flat[:-1]])
+        out = (Tensor._make(flat[starts], False, None),)
+        if return_inverse:
+            out += (Tensor._make(xp.cumsum(starts).reshape(self.shape) - 1, False, None),)
+        if return_counts:
+            edges = xp.concatenate([xp.flatnonzero(starts), xp.asarray([flat.size])])
+            out += (Tensor._make(xp.diff(edges).astype(np.int64), False, None),)
+        return out[0] if len(out) == 1 else out
+
+    def bincount(self, weights=None, minlength=0):
+        """How often each value 0, 1, ... occurs (summing `weights` instead of ones)."""
+        if self.data.dtype.kind not in "iu":
+            raise NotImplementedError(f"bincount counts integers, not {self.dtype.name}")
+        if self.ndim != 1 or (
+                self.numel() and int(self.data.min()) < 0):
+            raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+        xp = backend.array_module(self.data)
+        w = None if weights is None else weights.data
+        counts = xp.bincount(self.data, weights=w, minlength=minlength)
+        if w is not None and w.dtype != np.float32:
+            counts = counts.astype(np.float64)       # integer weights count in float64
+        elif w is not None:
+            counts = counts.astype(np.float32)
+        return Tensor._make(counts, False, None)
+
+    def histc(self, bins=100, min=0, max=0):  # noqa: A002
+        """A histogram of `bins` equal bins over [min, max] (the data's range when both
+        are 0); values outside are left out."""
+        x = self._float_only("histc", NotImplementedError).data
+        lo, hi = float(min), float(max)
+        if lo == hi and x.size:
+            lo, hi = float(x.min()), float(x.max())
+        if lo == hi:
+            lo, hi = lo - 1, hi + 1
+        counts, _ = backend.array_module(x).histogram(x, bins=bins, range=(lo, hi))
+        return Tensor._make(counts.astype(x.dtype), False, None)
+
+    def argwhere(self):
+        return self.nonzero()
+
+    def isin(self, test_elements, *, invert=False):
+        values = test_elements.data if isinstance(test_elements, Tensor) else test_elements
+        return _plain(backend.array_module(self.data).isin, self, values, invert=invert)
+
+    def moveaxis(self, source, destination):
+        return self.movedim(source, destination)
+
+    def repeat_interleave(self, repeats, dim=None):
+        """Each element (or slice along `dim`) repeated `repeats` times in a row."""
+        from .creation import tensor
+        x = self.reshape(-1) if dim is None else self
+        dim = 0 if dim is None else dim
+        counts = backend.move(repeats.data, "cpu") if isinstance(repeats, Tensor) else repeats
+        picks = np.repeat(np.arange(x.shape[dim]), counts)
+        return x.index_select(dim, tensor(picks, dtype=_dt.int64, device=x.device))
+
+    def tile(self, dims):
+        dims = tuple(dims)
+        return self.repeat(*((1,) * (self.ndim - len(dims)) + dims))
+
+    def masked_select(self, mask):
+        shape = np.broadcast_shapes(self.shape, mask.shape)
+        return self.expand(shape)[mask.expand(shape)]
+
+    def take(self, index):
+        return self.reshape(-1)[index]
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        """A copy with source's slices added at `index` along `dim` (repeats add up)."""
+        dim = normalize_dims(dim, self.ndim)[0]
+        shape = [1] * source.ndim
+        shape[dim] = -1
+        where = index.reshape(*shape).expand(*source.shape)
+        return self.scatter_add(dim, where, source if alpha == 1 else source * alpha)
+
+    def index_fill(self, dim, index, value):
+        dim = normalize_dims(dim, self.ndim)[0]
+        mask = np.zeros(self.shape[dim], bool)
+        mask[backend.move(index.data, "cpu")] = True
+        shape = [1] * self.ndim
+        shape[dim] = -1
+        return self.masked_fill(Tensor(backend.move(mask.reshape(shape), self.device)), value)
+
+    def index_add_(self, dim, index, source, *, alpha=1):
+        return self._inplace(lambda x, i, src: x.index_add(dim, i, src, alpha=alpha),
+                             index, source)
+
+    def tril_(self, diagonal=0):
+        return self._inplace(Tensor.tril, diagonal)
+
+    def triu_(self, diagonal=0):
+        return self._inplace(Tensor.triu, diagonal)
+
+    def fill_diagonal_(self, fill_value, wrap=False):
+        """Write `fill_value` on the main diagonal of a matrix, in place."""
+        if self.ndim != 2 or wrap:
+            raise NotImplementedError("fill_diagonal_ in minigrad supports matrices only "
+                                      "(and wrap=False)")
+        mask = backend.move(np.eye(*self.shape, dtype=bool), self.device)
+        return self._inplace(Tensor.masked_fill, Tensor(mask), fill_value)
+
+    def floor_(self):
+        return self._inplace(Tensor.floor)
+
+    def ceil_(self):
+        return self._inplace(Tensor.ceil)
+
+    def round_(self, decimals=0):
+        return self._inplace(Tensor.round, decimals)
+
+    def trunc_(self):
+        return self._inplace(Tensor.trunc)
+
+    def sin_(self):
+        return self._inplace(Tensor.sin)
+
+    def cos_(self):
+        return self._inplace(Tensor.cos)
+
+    def square_(self):
+        return self._inplace(Tensor.square)
+
+    def reciprocal_(self):
+        return self._inplace(Tensor.reciprocal)
+
+    def __ifloordiv__(self, other):
+        return self._inplace(Tensor.__floordiv__, other)
+
+    def __imod__(self, other):
+        return self._inplace(Tensor.__mod__, other)
+
+    def __ipow__(self, other):
+        return self._inplace(Tensor.__pow__, other)
+
+    def __iand__(self, other):
+        return self._inplace(Tensor.__and__, other)
+
+    def __ior__(self, other):
+        return self._inplace(Tensor.__or__, other)
+
+    def __ixor__(self, other):
+        return self._inplace(Tensor.__xor__, other)
+
+    def new_empty(self, *size, dtype=None):
+        return self.new_zeros(*size, dtype=dtype)
+
 
 class Size(tuple):
     """A shape, as `torch.Size`. minigrad's shapes are plain tuples, which compare equal
@@ -1206,6 +1618,26 @@ class ValuesAndIndices(tuple):
 
     values = property(lambda self: self[0])
     indices = property(lambda self: self[1])
+
+
+# NumPy's ufunc for `array <op> tensor`, and the tensor method that computes it
+_REFLECTED = {"add": "__radd__", "subtract": "__rsub__", "multiply": "__rmul__",
+              "divide": "__rtruediv__", "true_divide": "__rtruediv__", "power": "__rpow__",
+              "matmul": "__rmatmul__", "floor_divide": "__rfloordiv__",
+              "remainder": "__rmod__", "equal": "__eq__", "not_equal": "__ne__",
+              "less": "__gt__", "less_equal": "__ge__", "greater": "__lt__",
+              "greater_equal": "__le__", "bitwise_and": "__rand__", "bitwise_or": "__ror__",
+              "bitwise_xor": "__rxor__"}
+
+
+class MinMax(tuple):
+    """`(min, max)`, as aminmax returns them."""
+
+    def __new__(cls, min, max):  # noqa: A002
+        return super().__new__(cls, (min, max))
+
+    min = property(lambda self: self[0])
+    max = property(lambda self: self[1])
 
 
 class _ToDevice(autograd.Op):
@@ -1288,6 +1720,8 @@ def _promote(a, b, true_div=False):
         other = Tensor(other)                # a list or an array: make it a tensor
         return _promote(*((t, other) if ta else (other, t)), true_div=true_div)
     kind = t.data.dtype.kind
+    if kind == "b" and isinstance(other, bool) and not true_div:
+        return (t, other) if ta else (other, t)
     if not (kind == "f" or (not true_div and isinstance(other, numbers.Integral) and kind != "b")):
         float_result = true_div or isinstance(other, float)
         t = t.to(dtype=_dt.default_float.np if float_result else np.dtype(np.int64))
@@ -1366,8 +1800,15 @@ def _argmin(x, dim, keepdim):
 
 
 def _argsort(x, dim, descending):
+    xp = backend.array_module(x)
     keys = -x.astype(np.int64 if x.dtype == np.bool_ else x.dtype) if descending else x
-    return backend.array_module(x).argsort(keys, axis=dim, kind="stable").astype(np.int64)
+    order = xp.argsort(keys, axis=dim, kind="stable").astype(np.int64)
+    if descending and x.dtype.kind == "f":
+        # NaN counts as the largest value in PyTorch: first when descending (NumPy puts
+        # it last either way); a second stable sort moves it to the front
+        nan_last = ~xp.isnan(xp.take_along_axis(x, order, axis=dim))
+        order = xp.take_along_axis(order, xp.argsort(nan_last, axis=dim, kind="stable"), dim)
+    return order
 
 
 def _topk(x, k, dim, largest):
@@ -1388,11 +1829,19 @@ def _correction(unbiased, correction):
 
 
 def maximum(input, other):
-    return E.Maximum.apply(*_promote(input, other))
+    return E.Maximum.apply(*_promote(*_tensors("maximum", input, other)))
 
 
 def minimum(input, other):
-    return E.Minimum.apply(*_promote(input, other))
+    return E.Minimum.apply(*_promote(*_tensors("minimum", input, other)))
+
+
+def _tensors(op, *inputs):
+    for x in inputs:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{op}(): arguments must be tensors, not {type(x).__name__}; "
+                            f"use clamp() with a number")
+    return inputs
 
 
 def lerp(input, end, weight):
@@ -1409,6 +1858,22 @@ def _any(x, dim=None, keepdim=False):
 
 def _all(x, dim=None, keepdim=False):
     return backend.array_module(x).asarray(x.all(axis=dim, keepdims=keepdim))
+
+
+def _no_integer_zero(a, b):
+    """Integer // and % by zero: PyTorch raises (NumPy warns and gives 0)."""
+    kinds = {x.data.dtype.kind if isinstance(x, Tensor) else np.asarray(x).dtype.kind
+             for x in (a, b)}
+    zero = (b.data if isinstance(b, Tensor) else b) == 0
+    if kinds <= set("iub") and bool(zero.any() if hasattr(zero, "any") else zero):
+        raise RuntimeError("ZeroDivisionError: integer division or remainder by zero")
+    return a, b
+
+
+def _trunc_divide(a, b):
+    """Integer division rounded toward zero (// rounds toward minus infinity)."""
+    q = a // b
+    return q + ((q < 0) & (q * b != a))
 
 
 def _shape_arg(shape):
@@ -1440,7 +1905,7 @@ def _index(index):
             tensors.append(i)
             i = S.INDEX_TENSOR
         elif isinstance(i, list):
-            i = np.asarray(i)
+            i = np.asarray(i) if i else np.zeros(0, np.int64)
             if i.dtype.kind == "u":
                 i = i.astype(np.int64)
         template.append(i)
@@ -1469,3 +1934,107 @@ def _check_no_overlap(target, source):
 def _address(array):
     return array.__array_interface__["data"][0] if isinstance(array, np.ndarray) \
         else array.data.ptr
+
+
+# ------------------------------------------------------- repr, as PyTorch prints
+#
+# A port of torch/_tensor_str.py (default print options) for NumPy arrays: one width
+# for all elements; floats in fixed point with 4 decimals, as integers with a dot when
+# all are whole, or in scientific notation when their range is wide; tensors of more
+# than 1000 elements summarized with "..." (3 items at each edge).
+
+_PRECISION, _THRESHOLD, _EDGE, _LINEWIDTH = 4, 1000, 3, 80
+
+
+class _Formatter:
+    def __init__(self, values):
+        self.floating = values.dtype.kind == "f"
+        self.int_mode, self.sci_mode, self.width = True, False, 1
+        flat = values.reshape(-1)
+        if not self.floating:
+            self.width = max([1] + [len(str(v)) for v in flat.tolist()])
+            return
+        finite = flat[np.isfinite(flat) & (flat != 0)]
+        if finite.size == 0:
+            return
+        magnitude = np.abs(finite.astype(np.float64))
+        low, high = magnitude.min(), magnitude.max()
+        finite = finite.tolist()
+        self.int_mode = all(v == math.ceil(v) for v in finite)
+        self.sci_mode = high / low > 1000.0 or high > 1.0e8 or low < 1.0e-4
+        if self.sci_mode:
+            self.width = max(len(f"{v:.{_PRECISION}e}") for v in finite)
+        elif self.int_mode:
+            self.width = max(len(f"{v:.0f}") + 1 for v in finite)
+        else:
+            self.width = max(len(f"{v:.{_PRECISION}f}") for v in finite)
+
+    def format(self, value):
+        if not self.floating:
+            text = str(value)
+        elif self.sci_mode:
+            text = f"{value:{self.width}.{_PRECISION}e}"
+        elif self.int_mode:
+            text = f"{value:.0f}" + ("" if math.isinf(value) or math.isnan(value) else ".")
+        else:
+            text = f"{value:.{_PRECISION}f}"
+        return " " * (self.width - len(text)) + text
+
+
+def _summarized(values):
+    """The elements a summarized print shows (the edges of each dimension)."""
+    if values.ndim == 0:
+        return values
+    if values.ndim == 1:
+        return np.concatenate([values[:_EDGE], values[-_EDGE:]]) \
+            if len(values) > 2 * _EDGE else values
+    rows = list(values[:_EDGE]) + list(values[-_EDGE:]) if len(values) > 2 * _EDGE \
+        else list(values)
+    return np.stack([_summarized(r) for r in rows])
+
+
+def _array_str(values, indent, summarize, formatter):
+    if values.ndim == 0:
+        return formatter.format(values.item())
+    if values.ndim == 1:
+        per_line = max(1, (_LINEWIDTH - indent) // (formatter.width + 2))
+        items = values.tolist()
+        if summarize and len(items) > 2 * _EDGE:
+            texts = ([formatter.format(v) for v in items[:_EDGE]] + [" ..."]
+                     + [formatter.format(v) for v in items[-_EDGE:]])
+        else:
+            texts = [formatter.format(v) for v in items]
+        lines = [", ".join(texts[i:i + per_line]) for i in range(0, len(texts), per_line)]
+        return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+    rows = range(len(values))
+    if summarize and len(values) > 2 * _EDGE:
+        rows = [*range(_EDGE), None, *range(len(values) - _EDGE, len(values))]
+    parts = ["..." if i is None else _array_str(values[i], indent + 1, summarize, formatter)
+             for i in rows]
+    return "[" + ("," + "\n" * (values.ndim - 1) + " " * (indent + 1)).join(parts) + "]"
+
+
+def _tensor_repr(values, suffixes, default_float):
+    """tensor(...) with `suffixes` (device, grad_fn, ...) for a CPU array."""
+    indent = len("tensor(")
+    if values.size == 0:
+        body = "[]"
+        extra = ([] if values.ndim == 1 else [f"size={tuple(values.shape)}"]) + (
+            [] if values.dtype == default_float else
+            [f"dtype={_dt.from_numpy_dtype(values.dtype)}"])
+    else:
+        summarize = values.size > _THRESHOLD
+        formatter = _Formatter(_summarized(values) if summarize else values)
+        body = _array_str(values, indent, summarize, formatter)
+        extra = [] if values.dtype in (default_float, np.int64, np.bool_) else \
+            [f"dtype={_dt.from_numpy_dtype(values.dtype)}"]
+    text = "tensor(" + body
+    last_line = len(text) - text.rfind("\n") + 1        # PyTorch's count, kept exactly
+    for suffix in extra + suffixes:
+        if last_line + len(suffix) + 2 > _LINEWIDTH:
+            text += ",\n" + " " * indent + suffix
+            last_line = indent + len(suffix)
+        else:
+            text += ", " + suffix
+            last_line += len(suffix) + 2
+    return text + ")"

@@ -462,7 +462,8 @@ class Trunc(PiecewiseConstant):
 
 
 class Sign(PiecewiseConstant):
-    function = staticmethod(np.sign)
+    # sign(nan) is 0 in PyTorch (NumPy says nan)
+    function = staticmethod(lambda x: np.where(x != x, x.dtype.type(0), np.sign(x)))
 
 
 class Minimum(Op):
@@ -518,3 +519,113 @@ class Remainder(Op):
         da = unbroadcast(grad, sa) if ctx.needs_input_grad[0] else None
         db = unbroadcast(-grad * np.floor_divide(a, b), sb) if ctx.needs_input_grad[1] else None
         return da, db
+
+
+class _Unary(Op):
+    """An op y = f(x) whose derivative needs only x: `function` and `derivative`."""
+    function = derivative = None
+
+    @classmethod
+    def forward(cls, ctx, x):
+        ctx.save_for_backward(x)
+        return cls.function(x)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        x, = ctx.saved_tensors
+        return grad * cls.derivative(x)
+
+
+class Tan(_Unary):
+    function = staticmethod(np.tan)
+    derivative = staticmethod(lambda x: 1 + np.tan(x) ** 2)       # d tan x/dx = 1 + tan^2 x
+
+
+class Asin(_Unary):
+    function = staticmethod(np.arcsin)
+    derivative = staticmethod(lambda x: 1 / np.sqrt(1 - x * x))   # 1 / sqrt(1 - x^2)
+
+
+class Acos(_Unary):
+    function = staticmethod(np.arccos)
+    derivative = staticmethod(lambda x: -1 / np.sqrt(1 - x * x))  # -1 / sqrt(1 - x^2)
+
+
+class Atan(_Unary):
+    function = staticmethod(np.arctan)
+    derivative = staticmethod(lambda x: 1 / (1 + x * x))          # 1 / (1 + x^2)
+
+
+class Sinh(_Unary):
+    function = staticmethod(np.sinh)
+    derivative = staticmethod(np.cosh)                            # d sinh x/dx = cosh x
+
+
+class Cosh(_Unary):
+    function = staticmethod(np.cosh)
+    derivative = staticmethod(np.sinh)                            # d cosh x/dx = sinh x
+
+
+class Asinh(_Unary):
+    function = staticmethod(np.arcsinh)
+    derivative = staticmethod(lambda x: 1 / np.sqrt(x * x + 1))   # 1 / sqrt(x^2 + 1)
+
+
+class Acosh(_Unary):
+    function = staticmethod(np.arccosh)
+    derivative = staticmethod(lambda x: 1 / np.sqrt(x * x - 1))   # 1 / sqrt(x^2 - 1)
+
+
+class Atanh(_Unary):
+    function = staticmethod(np.arctanh)
+    derivative = staticmethod(lambda x: 1 / (1 - x * x))          # 1 / (1 - x^2)
+
+
+class Atan2(Op):
+    """The angle of the point (x, y): atan2(y, x)."""
+
+    @staticmethod
+    def forward(ctx, y, x):
+        ctx.save_for_backward(y, x)
+        return np.arctan2(y, x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        y, x = ctx.saved_tensors
+        r2 = x * x + y * y
+        # d/dy = x / (x^2 + y^2), d/dx = -y / (x^2 + y^2)
+        dy = unbroadcast(grad * x / r2, _shape(y)) if ctx.needs_input_grad[0] else None
+        dx = unbroadcast(-grad * y / r2, _shape(x)) if ctx.needs_input_grad[1] else None
+        return dy, dx
+
+
+class Fmod(Op):
+    """a fmod b: the remainder with the sign of a (C's fmod; `%` takes b's sign)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.fmod(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        # fmod(a, b) = a - b trunc(a / b): d/da = 1, d/db = -trunc(a / b)
+        da = unbroadcast(grad, _shape(a)) if ctx.needs_input_grad[0] else None
+        db = unbroadcast(-grad * np.trunc(a / b), _shape(b)) if ctx.needs_input_grad[1] else None
+        return da, db
+
+
+class DivFloor(Op):
+    """div(a, b, rounding_mode="floor") of floats: floor(a / b), rounded as Python's //
+    rounds. It is flat between jumps, so its gradient is zero (as in PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = _shape(a), _shape(b)
+        return np.floor_divide(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        zeros = array_module(grad).zeros_like(grad)
+        return unbroadcast(zeros, ctx.shapes[0]), unbroadcast(zeros, ctx.shapes[1])

@@ -169,7 +169,9 @@ class CrossEntropy(Op):
         ctx.save_for_backward(logits, row_max, total, target, kept)
         ctx.reduction, ctx.count = reduction, count
         if reduction == "mean":
-            with np.errstate(invalid="ignore"):
+            if kept is None:
+                return losses.sum() / count
+            with np.errstate(invalid="ignore"):      # 0 / 0 when every target is ignored
                 return losses.sum() / count
         return losses.sum() if reduction == "sum" else losses
 

@@ -335,3 +335,65 @@ def test_linear_made_in_float64_takes_float64_input():
     assert_same_outcome(lambda T: (T.nn.Linear(3, 2, dtype=T.float64).weight.dtype,
                                    T.nn.Linear(3, 2, dtype=T.float64)(
                                        T.ones(1, 3, dtype=T.float64)).shape))
+
+
+# ------------------------------- results that once differed from PyTorch's silently
+
+
+@pytest.mark.parametrize("expression", [
+    "T.arange(T.tensor(4))",                                   # int64, not float32
+    "T.arange(T.tensor(1), 7, T.tensor(2))",
+    "T.randint(5, (3,)).shape",                                # randint(high, size)
+    "T.tensor([True, False]) + True",                          # stays bool
+    "T.tensor([True, False]) * False",
+    "T.tensor([1, 2]) // 0",                                   # integer division by zero
+    "T.tensor([5, 3]) % T.tensor([2, 0])",
+    "-7 // T.tensor([0])",
+    "T.tensor([1.0, -1.0]) // 0",                              # floats give inf, no error
+    "T.sign(T.tensor([-0.0, 0.0, -2.0, float('nan')]))",       # sign(nan) is 0
+    "T.relu(T.tensor([True, False]))",
+    "T.softmax(T.tensor([[1, 2]]), dim=1)",
+    "T.log_softmax(T.tensor([[1, 2]]), 1)",
+    "T.tensor([1, 2, 4]).var()",
+    "T.tensor([1, 2, 4]).std(0)",
+    "T.tensor([1, 2, 4]).norm()",
+    "T.maximum(T.ones(3), 1)",
+    "T.minimum(T.ones(3), 0.5)",
+    "T.where(T.tensor([1, 0]), 1, 0)",
+    "T.where(T.tensor([1.0, 0.0]), T.ones(2), T.zeros(2))",
+    "T.ones(2) == None",
+    "T.ones(2) != None",
+    "f'{T.tensor(3.5)}'",                                       # a 0-d tensor formats as a number
+    "f'{T.tensor(2)}'",
+    "f'{T.tensor([1.5, 2.0])}'",
+    "f'{T.tensor([3.25]):.2f}'",
+    "float(T.tensor([1.0, 2.0]))",
+    "int(T.tensor([1, 2]))",
+    "-T.tensor([True, False])",
+    "T.tensor([2.0, float('nan'), 1.0, float('nan')]).sort(descending=True)",
+    "T.tensor([[2.0, float('nan'), 1.0], [0.0, 1.0, 5.0]]).sort(1, descending=True)",
+    "T.tensor([[2.0, float('nan'), 1.0], [0.0, 1.0, 5.0]]).argsort(1, descending=True)",
+    "T.tensor([2.0, float('nan'), 1.0]).topk(2)",
+    "T.tensor([2.0, float('nan'), 1.0]).sort(stable=True)",
+    "T.arange(5)[[]]",
+    "T.ones(2, 3).shape.numel()",
+    "T.ones(2, 3).size().numel()",
+    "str(T.ones(2, 3).shape).replace('minigrad', 'torch')",
+    "(lambda x: (x.floor().add_(1), x)[1])(T.tensor([1, 2]))",  # floor of ints is a copy
+    "(lambda x: (x.round().add_(1), x)[1])(T.tensor([1, 2]))",
+])
+def test_results_that_once_differed_silently(expression):
+    assert_same_outcome(lambda T: eval(expression, {"T": T}))
+
+
+@pytest.mark.parametrize("expression", [
+    "(lambda t: (t[0].__ifloordiv__(2), t)[1])(T.tensor([[-7, 7], [3, 4]]))",
+    "(lambda t: (t[0].__imod__(3), t)[1])(T.tensor([[-7, 7], [3, 4]]))",
+    "(lambda t: (t[:, 1].__ipow__(2), t)[1])(T.tensor([[-7, 7], [3, 4]]))",
+    "(lambda t: (t[0].__iand__(T.tensor([False, True])), t)[1])(T.ones(2, 2, dtype=T.bool))",
+    "(lambda t: (t[1].__ior__(T.tensor([False, True])), t)[1])(T.zeros(2, 2, dtype=T.bool))",
+    "(lambda t: (t[1].__ixor__(T.tensor([1, 3])), t)[1])(T.ones(2, 2, dtype=T.int64))",
+])
+def test_augmented_assignment_writes_through_views(expression):
+    """`v //= 2` on a view changes its base, as in PyTorch (not a rebinding of `v`)."""
+    assert_same_outcome(lambda T: eval(expression, {"T": T}))

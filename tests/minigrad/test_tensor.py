@@ -218,3 +218,88 @@ def test_more_tensor_methods_agree_with_pytorch(name):
             assert (n.numpy() == 5.0).all()
         return
     assert_same_outcome(MORE_PROGRAMS[name])
+
+
+# --------------------------------------------------------- repr, as PyTorch prints
+
+
+def _same_repr(m, t):
+    """minigrad names its dtypes minigrad.float64 where PyTorch writes torch.float64
+    (three characters longer, so a suffix may wrap to the next line there)."""
+    mine = repr(m).replace("minigrad.", "torch.").replace(",\n       dtype=", ", dtype=")
+    assert mine == repr(t).replace(",\n       dtype=", ", dtype=")
+
+
+@pytest.mark.parametrize("expression", [
+    "T.tensor([[1.0, float('nan'), 3.0], [2.0, 5.0, float('nan')]])",
+    "T.zeros(0, 3)", "T.tensor([], dtype=T.int64)", "T.tensor([])", "T.zeros(2, 0, dtype=T.bool)",
+    "T.tensor([1e5, 1.0])", "T.tensor([1e10, 1.0])", "T.tensor([1234567.0, 2.0])",
+    "T.tensor([12345678.0])", "T.tensor([1e-5, 1.0])", "T.tensor([1.0, 1e-8])",
+    "T.tensor([float('inf'), -float('inf'), float('nan'), 1.5])", "T.tensor([float('inf'), 1.0])",
+    "T.tensor([-0.0, 0.0])", "T.ones(3) > 0", "T.tensor([True, False, True]).reshape(3, 1)",
+    "T.arange(2000)", "T.arange(2000.0)", "T.arange(1001)", "T.arange(1000)",
+    "T.ones(40, 40)", "T.arange(3000).reshape(30, 100)", "T.arange(2 * 3 * 400).reshape(2, 3, 400)",
+    "T.tensor([2**40, 1])", "T.tensor([1, -2, 300], dtype=T.int32)",
+    "T.tensor(2.5, dtype=T.float64)", "T.tensor(3)", "T.tensor(float('nan'))",
+    "T.arange(60.0).reshape(3, 20) / 7", "T.ones(2, requires_grad=True)",
+    "(T.arange(25.0).reshape(5, 5) - 12) ** 3 * 1e4",
+])
+def test_repr_matches_pytorch(expression):
+    _same_repr(eval(expression, {"T": mg}), eval(expression, {"T": torch}))
+
+
+def test_repr_matches_pytorch_on_random_tensors():
+    rng = np.random.default_rng(0)
+    shapes = [(), (1,), (5,), (3, 4), (2, 3, 4), (7, 30), (1001,), (3, 1, 400), (13, 7)]
+    for k in range(120):
+        shape = shapes[k % len(shapes)]
+        scale = 10.0 ** rng.integers(-9, 12)
+        values = [rng.standard_normal(shape) * scale,
+                  np.round(rng.standard_normal(shape) * 100),
+                  rng.integers(-10 ** 6, 10 ** 6, shape),
+                  rng.random(shape) > 0.5][k % 4]
+        for dtype in (["float32", "float64"] if values.dtype.kind == "f" else [None]):
+            _same_repr(mg.tensor(values, dtype=dtype and getattr(mg, dtype)),
+                       torch.tensor(values, dtype=dtype and getattr(torch, dtype)))
+
+
+# ------------------------------------------- .data updates, as older PyTorch code writes
+
+
+def _sgd_step_through_data(T, in_place):
+    w = T.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    view = w.detach()                         # shares w's memory in both libraries
+    for _ in range(3):
+        (w * w).sum().backward()
+        if in_place:
+            w.data -= 0.1 * w.grad
+        else:
+            w.data = w.data - 0.1 * w.grad
+        w.grad.zero_()
+    return w.detach().clone(), type(w.data).__name__ in ("Tensor", "ndarray"), view
+
+
+@pytest.mark.parametrize("in_place", [True, False])
+def test_updating_data_like_pytorch_code(in_place):
+    """`p.data -= lr * p.grad` changes p in place, and `p.data = p.data - lr * p.grad`
+    gives p new values (minigrad's .data is the array; it stays an array)."""
+    t_value, _, t_view = _sgd_step_through_data(torch, in_place)
+    m_value, is_array, m_view = _sgd_step_through_data(mg, in_place)
+    assert is_array and isinstance(mg.ones(1).data, np.ndarray)
+    np.testing.assert_allclose(m_value.numpy(), t_value.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(m_view.numpy(), t_view.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("expression", [
+    "np.float64(2.0) * T.ones(2)",
+    "np.int64(3) - T.tensor([1, 2])",
+    "np.float32(0.5) < T.tensor([0.0, 2.0])",
+    "T.zeros(2, 3).fill_diagonal_(1.5)",
+    "T.zeros(3, 2, dtype=T.int64).fill_diagonal_(7)",
+])
+def test_numpy_operands_and_more_methods(expression):
+    assert_same_outcome(lambda T: eval(expression, {"T": T, "np": np}))
+
+
+def test_fill_diagonal_is_differentiable():
+    compare(lambda T, x: (x * 2).fill_diagonal_(0.5), randn(3, 4))

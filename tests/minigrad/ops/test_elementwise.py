@@ -491,3 +491,109 @@ def test_logical_and_bitwise_ops_match_torch():
 def test_bitwise_ops_on_floats_are_refused_in_both():
     assert_same_outcome(lambda T: T.ones(2) & T.ones(2))
     assert_same_outcome(lambda T: ~T.ones(2))
+
+
+# ------------------------------------------------ more of PyTorch's element-wise API
+
+def _unit(*shape, seed=1):
+    return np.random.default_rng(seed).uniform(-0.9, 0.9, shape)
+
+
+MORE_ELEMENTWISE = {
+    "tan": (lambda T, x: T.tan(x), [_unit(3, 4)]),
+    "asin": (lambda T, x: T.asin(x), [_unit(3, 4)]),
+    "acos": (lambda T, x: x.acos(), [_unit(3, 4)]),
+    "atan": (lambda T, x: T.atan(x), [randn(3, 4)]),
+    "sinh": (lambda T, x: T.sinh(x), [randn(3, 4)]),
+    "cosh": (lambda T, x: x.cosh(), [randn(3, 4)]),
+    "asinh": (lambda T, x: T.asinh(x), [randn(3, 4)]),
+    "acosh": (lambda T, x: T.acosh(x), [positive(3, 4, low=1.5, high=3.0)]),
+    "atanh": (lambda T, x: T.arctanh(x), [_unit(3, 4)]),
+    "atan2": (lambda T, y, x: T.atan2(y, x), [randn(3, 4), away_from_zero(4, seed=3)]),
+    "fmod": (lambda T, a, b: T.fmod(a, b), [randn(3, 4) * 3, away_from_zero(3, 1, seed=4)]),
+    "fmod_scalar": (lambda T, a: a.fmod(-1.5), [randn(3, 4) * 3]),
+    "log10": (lambda T, x: T.log10(x), [positive(3, 4)]),
+    "exp2": (lambda T, x: T.exp2(x), [randn(3, 4)]),
+    "frac": (lambda T, x: T.frac(x), [randn(3, 4) * 3]),
+    "hypot": (lambda T, a, b: T.hypot(a, b), [randn(3, 4), randn(3, 4, seed=5)]),
+    "logaddexp": (lambda T, a, b: T.logaddexp(a, b), [randn(3, 4), randn(1, 4, seed=5)]),
+    "logit": (lambda T, x: T.logit(x), [positive(3, 4, low=0.1, high=0.9)]),
+    "logit_eps": (lambda T, x: T.logit(x, eps=0.2), [positive(3, 4, low=0.05, high=0.95)]),
+    "xlogy": (lambda T, a, b: T.xlogy(a, b), [randn(3, 4), positive(3, 4, seed=5)]),
+    "nan_to_num": (lambda T, x: T.nan_to_num(x / (x > 0)), [away_from_zero(3, 4)]),
+    "nan_to_num_values": (lambda T, x: (x.log() / (x > 1)).nan_to_num(1.0, 2.0, -3.0),
+                          [randn(3, 4)]),
+    "addcmul": (lambda T, a, b, c: T.addcmul(a, b, c, value=0.5),
+                [randn(3, 4), randn(3, 4, seed=2), randn(4, seed=3)]),
+    "addcdiv": (lambda T, a, b, c: T.addcdiv(a, b, c, value=-2),
+                [randn(3, 4), randn(3, 4, seed=2), away_from_zero(4, seed=3)]),
+    "fmax": (lambda T, a, b: T.fmax(a.log(), b), [randn(3, 4), randn(3, 4, seed=2)]),
+    "fmin": (lambda T, a, b: T.fmin(a, b.log()), [randn(3, 4), randn(3, 4, seed=2)]),
+    "add_alpha": (lambda T, a, b: T.add(a, b, alpha=3), [randn(3, 4), randn(4)]),
+    "sub_alpha": (lambda T, a, b: a.sub(b, alpha=0.5), [randn(3, 4), randn(4)]),
+    "subtract": (lambda T, a, b: T.subtract(a, b), [randn(3, 4), randn(4)]),
+    "mul": (lambda T, a, b: T.mul(a, b), [randn(3, 4), randn(4)]),
+    "multiply": (lambda T, a: a.multiply(2.5), [randn(3, 4)]),
+    "div": (lambda T, a, b: T.div(a, b), [randn(3, 4), away_from_zero(4)]),
+    "divide": (lambda T, a: T.divide(a, 4), [randn(3, 4)]),
+    "true_divide": (lambda T, a, b: T.true_divide(a, b), [randn(3, 4), away_from_zero(4)]),
+    "div_trunc": (lambda T, a, b: T.div(a, b, rounding_mode="trunc"),
+                  [randn(3, 4) * 3, away_from_zero(4)]),
+    "div_floor": (lambda T, a, b: a.div(b, rounding_mode="floor"),
+                  [randn(3, 4) * 3, away_from_zero(4)]),
+    "pow": (lambda T, a: T.pow(a, 3), [randn(3, 4)]),
+    "pow_scalar_base": (lambda T, a: T.pow(2, a), [randn(3, 4)]),
+    "abs_builtin": (lambda T, a: abs(a), [away_from_zero(3, 4)]),
+    "absolute": (lambda T, a: T.absolute(a), [away_from_zero(3, 4)]),
+    "floor_": (lambda T, a: (a * 1).floor_(), [randn(3, 4) * 3]),
+    "round_decimals_": (lambda T, a: (a * 1).round_(decimals=1), [randn(3, 4) * 3]),
+    "square_": (lambda T, a: (a * 1).square_(), [randn(3, 4)]),
+    "ipow": (lambda T, a: (a * 1).__ipow__(2), [randn(3, 4)]),
+    "imod": (lambda T, a: (a * 1).__imod__(0.7), [randn(3, 4)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MORE_ELEMENTWISE))
+def test_more_elementwise_forward_and_backward(name):
+    fn, inputs = MORE_ELEMENTWISE[name]
+    compare(fn, *inputs)
+
+
+@pytest.mark.parametrize("expression", [
+    "T.div(T.tensor([-7, 7, -8, 1]), 2, rounding_mode='trunc')",
+    "T.div(T.tensor([-7, 7, -8, 1]), -2, rounding_mode='trunc')",
+    "T.div(T.tensor([-7, 7, -8, 1]), 2, rounding_mode='floor')",
+    "T.div(7, T.tensor([-2, 2]), rounding_mode='trunc')",
+    "T.div(T.tensor([-7.5, 7.5]), 2, rounding_mode='trunc')",
+    "T.div(T.tensor([-7, 7]), 2)",
+    "T.div(T.tensor([1]), 0, rounding_mode='trunc')",
+    "T.div(T.tensor([1.0]), 2, rounding_mode='round')",
+    "T.fmod(T.tensor([-3, 3]), 2)",
+    "T.fmod(T.tensor([-3, 3]), 0)",
+    "T.fmod(T.tensor([-3.5, 3.5]), -2)",
+    "T.remainder(T.tensor([-3.5, 3.5]), -2)",
+    "T.tensor([1, 2]).add(3, alpha=2)",
+    "T.tensor([1, 2]).sub(T.tensor([1, 1]), alpha=2)",
+    "T.add(T.tensor([1, 2]), 1.5)",
+    "T.mul(T.tensor([1, 2]), T.tensor(2.5))",
+    "T.pow(T.tensor([1, 2]), 2)",
+    "abs(T.tensor([-1, 2]))",
+    "T.tan(T.tensor([0, 1]))",
+    "T.sgn(T.tensor([-2.0, 0.0, 3.0]))",
+    "T.log10(T.tensor([1, 100]))",
+    "T.exp2(T.tensor([1, 3]))",
+    "T.atan2(T.tensor([1, -1]), T.tensor([0, -2]))",
+    "T.nan_to_num(T.tensor([float('inf'), -float('inf'), float('nan'), 1.0]))",
+    "T.nan_to_num(T.tensor([float('inf'), float('nan')], dtype=T.float64), posinf=1.0)",
+    "T.nan_to_num(T.tensor([1, 2]))",
+    "T.fmax(T.tensor([1.0, float('nan'), float('nan')]), "
+    "T.tensor([float('nan'), 2.0, float('nan')]))",
+    "T.isposinf(T.tensor([float('inf'), -float('inf'), 1.0]))",
+    "T.isneginf(T.tensor([float('inf'), -float('inf'), 1.0]))",
+    "T.isin(T.tensor([3, 1, 2, 1]), T.tensor([1, 3]))",
+    "T.isin(T.tensor([3, 1, 2, 1]), T.tensor([1, 3]), invert=True)",
+    "T.logit(T.tensor([0.0, 0.25, 1.0]))",
+    "T.xlogy(T.tensor([0.0, 2.0, 0.0]), T.tensor([0.0, 3.0, 5.0]))",
+])
+def test_more_elementwise_values_and_dtypes(expression):
+    assert_same_outcome(lambda T: eval(expression, {"T": T}))

@@ -310,3 +310,87 @@ def test_gather_matches_torch():
 def test_more_reductions_gradcheck(name):
     args = {"prod": (), "var": (1,), "std": (1,), "logsumexp": (1,), "cumprod": (1,)}[name]
     gradcheck(lambda T, x: getattr(x, name)(*args), randn(3, 4, seed=31))
+
+
+# ------------------------------------------------ more of PyTorch's reductions
+
+MORE_REDUCTIONS = {
+    "nansum": lambda T, x: T.nansum(x.log(), 1),
+    "nansum_all": lambda T, x: x.log().nansum(),
+    "nanmean": lambda T, x: T.nanmean(x.masked_fill(x < -0.5, float("nan")), 1),
+    "aminmax": lambda T, x: T.stack(list(T.aminmax(x, dim=1))),
+    "aminmax_all": lambda T, x: T.aminmax(x).max - T.aminmax(x).min,
+    "diff": lambda T, x: T.diff(x, n=2, dim=0),
+    "diff_last": lambda T, x: x.diff(),
+    "median": lambda T, x: T.median(x),
+    "median_dim": lambda T, x: T.median(x, 1).values,
+    "median_keepdim": lambda T, x: x.median(0, keepdim=True)[0],
+    "kthvalue": lambda T, x: T.kthvalue(x, 2, 1).values,
+    "kthvalue_keepdim": lambda T, x: x.kthvalue(3, 0, keepdim=True)[0],
+    "msort": lambda T, x: T.msort(x),
+    "sum_dtype": lambda T, x: x.sum(1, dtype=T.float64),
+    "mean_dtype": lambda T, x: x.mean(dtype=T.float64),
+    "cumsum_dtype": lambda T, x: x.cumsum(1, dtype=T.float64),
+    "cumprod_dtype": lambda T, x: T.cumprod(x, 0, dtype=T.float64),
+    "softmax_dtype": lambda T, x: T.softmax(x, 1, dtype=T.float64),
+    "log_softmax_dtype": lambda T, x: x.log_softmax(0, dtype=T.float64),
+    "sort_descending_nan": lambda T, x: (x / (x > -0.5)).sort(1, descending=True)
+    .values.nan_to_num(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MORE_REDUCTIONS))
+def test_more_reductions_forward_and_backward(name):
+    compare(MORE_REDUCTIONS[name], distinct(4, 5, seed=3))
+
+
+@pytest.mark.parametrize("expression", [
+    "T.median(T.tensor([1.0, 2.0, 3.0, 4.0]))",                # the lower middle value
+    "T.median(T.tensor([[1.0, float('nan'), 3.0], [2.0, 5.0, 4.0]]), 1)",
+    "T.median(T.tensor([float('nan'), 1.0]))",
+    "T.median(T.tensor([[4, 1, 3], [2, 2, 9]]), 0)",
+    "T.kthvalue(T.tensor([3.0, 1.0, 2.0]), 2)",
+    "T.nansum(T.tensor([1, 2]))",
+    "T.nanmean(T.tensor([1.0, float('nan'), 2.0]))",
+    "T.count_nonzero(T.tensor([[0, 1, 2], [0, 0, 3]]))",
+    "T.count_nonzero(T.tensor([[0, 1, 2], [0, 0, 3]]), dim=1)",
+    "T.tensor([[1, 2], [3, 4]]).sum(dtype=T.float32)",
+    "T.tensor([[1, 2], [3, 4]]).mean(dtype=T.float64)",
+    "T.tensor([True, False, True]).cumsum(0)",
+    "T.tensor([1, 2], dtype=T.int32).cumsum(0, dtype=T.int64)",
+    "T.diff(T.tensor([1, 4, 9, 16]))",
+    "T.diff(T.tensor([True, False, False, True]))",
+    "T.diff(T.tensor([1, 4]), prepend=T.tensor([0]), append=T.tensor([20, 30]))",
+    "T.unique(T.tensor([3, 1, 2, 1, 3, 0]))",
+    "T.unique(T.tensor([3.0, 1.0, 2.0, 1.0]))",
+    "T.unique(T.tensor([3, 1, 2, 1]), sorted=False)",
+    "T.unique(T.tensor([[3, 1], [2, 1]]), return_inverse=True)",
+    "T.unique(T.tensor([3, 1, 2, 1]), return_counts=True)",
+    "T.unique(T.tensor([3, 1, 2, 1]), return_inverse=True, return_counts=True)",
+    "T.tensor([True, False, True]).unique()",
+    "T.unique(T.tensor([[1, 2], [1, 2], [0, 4]]), dim=0, return_inverse=True, "
+    "return_counts=True)",
+    "T.unique_consecutive(T.tensor([1, 1, 2, 2, 1]))",
+    "T.unique_consecutive(T.tensor([1, 1, 2, 2, 1]), return_inverse=True, return_counts=True)",
+    "T.bincount(T.tensor([3, 1, 2, 1, 3, 0]))",
+    "T.bincount(T.tensor([3, 1, 1]), minlength=6)",
+    "T.bincount(T.tensor([2, 1, 1]), weights=T.tensor([0.5, 1.0, 2.0]))",
+    "T.bincount(T.tensor([2, 1, 1]), weights=T.tensor([0.5, 1.0, 2.0], dtype=T.float64))",
+    "T.bincount(T.tensor([2, 1, 1]), weights=T.tensor([1, 2, 3]))",
+    "T.bincount(T.tensor([], dtype=T.int64))",
+    "T.bincount(T.tensor([-1]))",
+    "T.bincount(T.tensor([1.0]))",
+    "T.bincount(T.tensor([[1]]))",
+    "T.histc(T.tensor([3.0, 1.0, 2.0, 1.0, 3.0, 0.5]), bins=4)",
+    "T.histc(T.tensor([3.0, 1.0, 2.0, 1.0, 3.0, 0.5]), bins=3, min=0, max=3)",
+    "T.histc(T.tensor([1.0, 1.0]), bins=4)",
+    "T.histc(T.tensor([1.0, 5.0, -2.0], dtype=T.float64), bins=2, min=0, max=2)",
+    "T.histc(T.tensor([1, 2]), bins=2)",
+    "T.searchsorted(T.tensor([1, 3, 5]), T.tensor([0, 3, 6]))",
+    "T.searchsorted(T.tensor([1, 3, 5]), T.tensor([0, 3, 6]), right=True)",
+    "T.bucketize(T.tensor([0, 3, 6]), T.tensor([1, 3, 5]))",
+    "T.bucketize(T.tensor([0.5, 3.0]), T.tensor([1.0, 3.0]), right=True)",
+    "T.argwhere(T.tensor([[0, 1], [2, 0]]))",
+])
+def test_more_reductions_values_and_dtypes(expression):
+    assert_same_outcome(lambda T: eval(expression, {"T": T}))

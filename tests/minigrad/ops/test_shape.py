@@ -356,3 +356,67 @@ def test_in_place_scatter_and_masked_fill_match_torch():
         return [y, x.grad]
 
     assert_same_outcome(program)
+
+
+# ------------------------------------------------ more of PyTorch's shape functions
+
+MORE_SHAPE_FNS = {
+    "repeat_interleave": (lambda T, x: x.repeat_interleave(2, dim=1), [randn(3, 4)]),
+    "repeat_interleave_flat": (lambda T, x: T.repeat_interleave(x, 3), [randn(2, 2)]),
+    "repeat_interleave_tensor": (lambda T, x: x.repeat_interleave(T.tensor([1, 0, 2]), dim=0),
+                                 [randn(3, 2)]),
+    "tile": (lambda T, x: x.tile((2, 1, 2)), [randn(3, 4)]),
+    "tile_short": (lambda T, x: T.tile(x, (2,)), [randn(3, 4)]),
+    "masked_select": (lambda T, x: x.masked_select(x > 0), [randn(3, 4)]),
+    "masked_select_broadcast": (lambda T, x: T.masked_select(
+        x, T.tensor([True, False, True, True])), [randn(3, 4)]),
+    "take": (lambda T, x: T.take(x, T.tensor([[0, 11], [5, 5]])), [randn(3, 4)]),
+    "index_add": (lambda T, x, s: x.index_add(1, T.tensor([0, 3, 0]), s, alpha=2),
+                  [randn(3, 4), randn(3, 3, seed=2)]),
+    "index_add_": (lambda T, x, s: (x * 1).index_add_(0, T.tensor([2, 2]), s),
+                   [randn(3, 4), randn(2, 4, seed=3)]),
+    "index_fill": (lambda T, x: x.index_fill(1, T.tensor([0, 2]), -1.0), [randn(3, 4)]),
+    "tril_": (lambda T, x: (x * 1).tril_(), [randn(3, 3)]),
+    "triu_": (lambda T, x: (x * 1).triu_(1), [randn(3, 4)]),
+    "moveaxis": (lambda T, x: x.moveaxis(0, -1), [randn(2, 3, 4)]),
+    "hstack": (lambda T, a, b: T.hstack([a, b]), [randn(3, 4), randn(3, 2, seed=2)]),
+    "hstack_1d": (lambda T, a, b: T.hstack([a, b]), [randn(3), randn(2, seed=2)]),
+    "vstack": (lambda T, a, b: T.vstack([a, b]), [randn(4), randn(2, 4, seed=2)]),
+    "row_stack": (lambda T, a, b: T.row_stack((a, b)), [randn(4), randn(4, seed=2)]),
+    "dstack": (lambda T, a, b: T.dstack([a, b]), [randn(3, 4), randn(3, 4, seed=2)]),
+    "column_stack": (lambda T, a, b: T.column_stack([a, b]), [randn(3), randn(3, 2, seed=2)]),
+    "concat": (lambda T, a, b: T.concat([a, b], dim=1), [randn(3, 4), randn(3, 2, seed=2)]),
+    "concatenate": (lambda T, a, b: T.concatenate([a, b], axis=1),
+                    [randn(3, 4), randn(3, 2, seed=2)]),
+    "meshgrid_ij": (lambda T, a, b: T.stack(T.meshgrid(a, b, indexing="ij")),
+                    [randn(3), randn(4, seed=2)]),
+    "meshgrid_xy": (lambda T, a, b, c: T.stack(T.meshgrid([a, b, c], indexing="xy")),
+                    [randn(3), randn(4, seed=2), randn(2, seed=3)]),
+    "cartesian_prod": (lambda T, a, b: T.cartesian_prod(a, b), [randn(3), randn(4, seed=2)]),
+    "broadcast_to": (lambda T, a: T.broadcast_to(a, (2, 3, 4)), [randn(3, 1)]),
+    "broadcast_tensors": (lambda T, a, b: T.stack(T.broadcast_tensors(a, b)),
+                          [randn(3, 1), randn(1, 4, seed=2)]),
+    "fliplr_flipud": (lambda T, a: T.fliplr(T.flipud(a)), [randn(3, 4)]),
+    "atleast_2d": (lambda T, a: T.atleast_2d(a), [randn(3)]),
+    "mv": (lambda T, a, b: T.mv(a, b), [randn(3, 4), randn(4, seed=2)]),
+    "addmm": (lambda T, a, b, c: T.addmm(a, b, c, beta=0.5, alpha=2),
+              [randn(3, 2), randn(3, 4, seed=2), randn(4, 2, seed=3)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MORE_SHAPE_FNS))
+def test_more_shape_functions_forward_and_backward(name):
+    fn, inputs = MORE_SHAPE_FNS[name]
+    compare(fn, *inputs)
+
+
+@pytest.mark.parametrize("expression", [
+    "T.broadcast_shapes((3, 1), (1, 2))",
+    "T.meshgrid(T.tensor([1, 2]), T.tensor([3, 4, 5]), indexing='xy')",
+    "T.tensor([1, 2]).repeat_interleave(T.tensor([2, 3]))",
+    "T.atleast_1d(T.tensor(3))",
+    "T.ones(3).new_empty(2).shape",
+    "T.mv(T.ones(2, 3), T.ones(3, 1))",
+])
+def test_more_shape_functions_values(expression):
+    assert_same_outcome(lambda T: eval(expression, {"T": T}))
