@@ -77,20 +77,23 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     """
     reduction = _loss_reduction(size_average, reduce, reduction)
     target = _indices(target)
+    shape, target_data = input.data.shape, target.data    # arrays' shapes: plain tuples
+    if (len(shape) == 2 and target_data.shape == shape[:1] and weight is None
+            and target_data.dtype.type is np.int64 and label_smoothing <= 0.0
+            and not 0 <= ignore_index < shape[1]):
+        # the usual case: one fused op, with its own GPU kernels (it checks the targets'
+        # range; a negative label_smoothing is ignored, as PyTorch does)
+        return ops.CrossEntropy.apply(input, target, reduction=reduction,
+                                      ignore_index=ignore_index)
     if label_smoothing > 1.0:
         raise RuntimeError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0. "
                            f"Got: {label_smoothing}")
-    if input.ndim >= 1 and target.shape == input.shape:
+    if shape and target_data.shape == shape:
         return _cross_entropy_probabilities(input, target, weight, ignore_index, reduction,
                                             label_smoothing)
     _check_class_target("cross_entropy", input, target)
     weight = _class_weight("cross_entropy", weight, input)
     smoothing = max(label_smoothing, 0.0)     # PyTorch ignores a negative one
-    if (input.ndim == 2 and weight is None and not smoothing
-            and target.data.dtype == np.int64 and not 0 <= ignore_index < input.shape[1]):
-        # the usual case: one fused op, with its own GPU kernels
-        return ops.CrossEntropy.apply(input, target, reduction=reduction,
-                                      ignore_index=ignore_index)
     logp = log_softmax(input, 1 if input.ndim > 1 else 0)
     return _nll(logp, target, weight, reduction, ignore_index, smoothing)
 
@@ -745,12 +748,13 @@ def _times_weight(name, loss, weight, input):
 
 def _check_class_target(name, input, target):
     """Class indices: int64 (or uint8), of the input's shape without its class dimension."""
-    if target.data.dtype not in (np.int64, np.uint8):
+    if target.data.dtype.type not in (np.int64, np.uint8):
         raise RuntimeError(f"{name}: expected target dtype to be Long or Byte (int64 or "
                            f"uint8: class indices), but got {target.dtype}; convert "
                            "the targets with .long()")
-    expected = tuple(input.shape[:1] + input.shape[2:]) if input.ndim > 1 else ()
-    if target.shape != expected:
+    shape = input.data.shape
+    expected = shape[:1] + shape[2:] if len(shape) > 1 else ()
+    if target.data.shape != expected:
         shapes = [input.shape, target.shape]
         if input.ndim > 1 and target.ndim and target.shape[0] != input.shape[0]:
             raise _BatchSizeError(str(shape_error(
@@ -804,3 +808,36 @@ def _cross_entropy_probabilities(input, target, weight, ignore_index, reduction,
     if weight is not None:
         logp = logp * weight.reshape((n_classes,) + (1,) * (input.ndim - dim - 1))
     return _reduce(-(logp * target).sum(dim), reduction)
+
+
+# ---------------------------------------------------- similarity helpers and gated units
+
+
+def logsigmoid(input):
+    """log(sigmoid(x)) as -softplus(-x); softplus's logaddexp keeps large |x| exact."""
+    return -softplus(-input, threshold=math.inf)
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """x1·x2 / (max(|x1|, eps) · max(|x2|, eps)) along `dim`, broadcasting x1 and x2."""
+    shape = np.broadcast_shapes(tuple(x1.shape), tuple(x2.shape))   # norms of the broadcast
+    x1, x2 = x1.expand(shape), x2.expand(shape)
+    n1, n2 = x1.norm(dim=dim, keepdim=True), x2.norm(dim=dim, keepdim=True)
+    # PyTorch clamps the norms outside autograd: the gradient is the unclamped norm's
+    n1 = n1 + (n1.clamp_min(eps) - n1).detach()
+    n2 = n2 + (n2.clamp_min(eps) - n2).detach()
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """The p-norm of x1 - x2 + eps along the last dimension."""
+    return (x1 - x2 + eps).norm(p=p, dim=-1, keepdim=keepdim)
+
+
+def glu(input, dim=-1):
+    """The gated linear unit: the first half of `dim` times the sigmoid of the second."""
+    if input.shape[dim] % 2:
+        raise RuntimeError(f"glu: Halving dimension must be even, but dimension {dim} is size "
+                           f"{input.shape[dim]}")
+    a, b = input.chunk(2, dim)
+    return a * b.sigmoid()
