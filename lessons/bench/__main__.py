@@ -40,7 +40,10 @@ def _thread_counts(text: str) -> list[int]:
 
 
 def _value(text: str):
-    """``16`` -> 16, ``0.1`` -> 0.1, ``true`` -> True, anything else stays a string."""
+    """``16`` -> 16, ``0.1`` -> 0.1, ``true`` or ``True`` -> True, anything else stays a
+    string."""
+    if text in ("True", "False"):
+        return text == "True"
     try:
         return json.loads(text)
     except ValueError:

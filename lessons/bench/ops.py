@@ -1,7 +1,9 @@
 """The ``ops`` suite: one tensor operation, forward or forward + backward, at a chosen size.
 
-A step is a single call: ``a + b``, ``a * b``, ``relu(a)``, ``a.sum()`` or ``a @ b``
-on ``n × n`` float32 matrices made once from a seeded NumPy generator, the result
+A step is a single call: ``a + b``, ``a * b``, ``relu(a)``, ``a.sum()``, ``a @ b``,
+``softmax(a, dim=1)``, ``layer_norm(a, (n,))`` (no weight and bias) or ``gelu(a)``
+(PyTorch's tanh approximation, which NumPy can write without ``erf``) on ``n × n``
+float32 matrices made once from a seeded NumPy generator, the result
 thrown away. With ``backward=True`` the step also computes the gradients of the
 inputs for a fixed upstream gradient (``out.backward(g)`` in PyTorch and minigrad,
 ``tape.gradient`` in TensorFlow, the derivative written out in NumPy), starting from
@@ -32,7 +34,7 @@ import numpy as np
 from lessons.bench.harness import (Framework, Section, Suite, register_suite,
                                     tensorflow_with_threads, torch_with_threads)
 
-OPS = ("add", "mul", "relu", "sum", "matmul")
+OPS = ("add", "mul", "relu", "sum", "matmul", "softmax", "layer_norm", "gelu")
 BINARY = ("add", "mul", "matmul")
 
 
@@ -59,18 +61,57 @@ def make_problem(config: dict) -> Problem:
     return Problem(op, a, b, np.asarray(grad), bool(config["requires_grad"]) or backward, backward)
 
 
+EPS = 1e-5                    # layer_norm's epsilon, PyTorch's default
+GELU_C, GELU_K = float(np.sqrt(2 / np.pi)), 0.044715
+
+
+def softmax_np(a):
+    e = np.exp(a - a.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def softmax_grad_np(g, s):
+    return s * (g - (g * s).sum(axis=1, keepdims=True))     # J^T g of softmax, row by row
+
+
+def layer_norm_np(a):
+    centred = a - a.mean(axis=1, keepdims=True)
+    inv_std = 1 / np.sqrt((centred * centred).mean(axis=1, keepdims=True) + EPS)
+    return centred * inv_std, inv_std
+
+
+def layer_norm_grad_np(g, x_hat, inv_std):
+    # dx = (g - mean(g) - x_hat * mean(g * x_hat)) / std, each row
+    return inv_std * (g - g.mean(axis=1, keepdims=True)
+                      - x_hat * (g * x_hat).mean(axis=1, keepdims=True))
+
+
+def gelu_np(a):
+    return 0.5 * a * (1 + np.tanh(GELU_C * (a + GELU_K * a * a * a)))
+
+
+def gelu_grad_np(g, a):
+    t = np.tanh(GELU_C * (a + GELU_K * a * a * a))
+    return g * (0.5 * (1 + t) + 0.5 * a * (1 - t * t) * GELU_C * (1 + 3 * GELU_K * a * a))
+
+
 def reference(op: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The operation in float64 NumPy."""
     a, b = a.astype(np.float64), b.astype(np.float64)
     return {"add": lambda: a + b, "mul": lambda: a * b, "relu": lambda: np.maximum(a, 0.0),
-            "sum": lambda: a.sum(), "matmul": lambda: a @ b}[op]()
+            "sum": lambda: a.sum(), "matmul": lambda: a @ b,
+            "softmax": lambda: softmax_np(a), "layer_norm": lambda: layer_norm_np(a)[0],
+            "gelu": lambda: gelu_np(a)}[op]()
 
 
 def reference_grad_a(problem: Problem) -> np.ndarray:
     """d(<out, g>)/da in float64 NumPy."""
     a, b, g = (x.astype(np.float64) for x in (problem.a, problem.b, problem.grad))
     return {"add": lambda: g, "mul": lambda: g * b, "relu": lambda: g * (a > 0),
-            "sum": lambda: np.broadcast_to(g, a.shape), "matmul": lambda: g @ b.T}[problem.op]()
+            "sum": lambda: np.broadcast_to(g, a.shape), "matmul": lambda: g @ b.T,
+            "softmax": lambda: softmax_grad_np(g, softmax_np(a)),
+            "layer_norm": lambda: layer_norm_grad_np(g, *layer_norm_np(a)),
+            "gelu": lambda: gelu_grad_np(g, a)}[problem.op]()
 
 
 def evaluate(problem: Problem, out: dict[str, np.ndarray]) -> float:
@@ -89,8 +130,10 @@ def evaluate(problem: Problem, out: dict[str, np.ndarray]) -> float:
 # float32 arrays of n*n numbers that an op reads and writes at the least: forward reads
 # its inputs and writes its output; backward reads the upstream gradient (and what the
 # derivative needs) and writes one gradient per input
-FORWARD_ARRAYS = {"add": 3, "mul": 3, "relu": 2, "sum": 1, "matmul": 3}
-BACKWARD_ARRAYS = {"add": 3, "mul": 5, "relu": 3, "sum": 1, "matmul": 6}
+FORWARD_ARRAYS = {"add": 3, "mul": 3, "relu": 2, "sum": 1, "matmul": 3, "softmax": 2,
+                  "layer_norm": 2, "gelu": 2}
+BACKWARD_ARRAYS = {"add": 3, "mul": 5, "relu": 3, "sum": 1, "matmul": 6, "softmax": 3,
+                   "layer_norm": 3, "gelu": 3}
 
 
 def traffic(config: dict) -> tuple[int, int]:
@@ -116,19 +159,31 @@ def metrics(config: dict, median_us: float) -> dict:
 def build_numpy(problem: Problem, threads: int):
     a, b, g = problem.a, problem.b, problem.grad
     forward = {"add": lambda: a + b, "mul": lambda: a * b, "relu": lambda: np.maximum(a, 0),
-               "sum": lambda: a.sum(), "matmul": lambda: a @ b}[problem.op]
-    backward = {"add": lambda: (g.copy(), g.copy()), "mul": lambda: (g * b, g * a),
-                "relu": lambda: (g * (a > 0),), "sum": lambda: (np.full_like(a, g),),
-                "matmul": lambda: (g @ b.T, a.T @ g)}[problem.op]
+               "sum": lambda: a.sum(), "matmul": lambda: a @ b,
+               "softmax": lambda: softmax_np(a), "layer_norm": lambda: layer_norm_np(a)[0],
+               "gelu": lambda: gelu_np(a)}[problem.op]
+    # backward gets what forward computed (the softmax, x_hat and 1/std), as a
+    # hand-written step keeps them
+    saved = {"softmax": softmax_np, "layer_norm": layer_norm_np}.get(problem.op)
+    backward = {"add": lambda f: (g.copy(), g.copy()), "mul": lambda f: (g * b, g * a),
+                "relu": lambda f: (g * (a > 0),), "sum": lambda f: (np.full_like(a, g),),
+                "matmul": lambda f: (g @ b.T, a.T @ g),
+                "softmax": lambda f: (softmax_grad_np(g, f),),
+                "layer_norm": lambda f: (layer_norm_grad_np(g, *f),),
+                "gelu": lambda f: (gelu_grad_np(g, a),)}[problem.op]
     if not problem.backward:
         return forward, lambda: {"out": forward()}
 
     def step():
-        out = forward()
-        backward()
-        return out
+        kept = saved(a) if saved else forward()
+        backward(kept)
+        return kept[0] if problem.op == "layer_norm" else kept
 
-    return step, lambda: {"out": forward(), "grad_a": backward()[0]}
+    def export():
+        kept = saved(a) if saved else None
+        return {"out": forward(), "grad_a": backward(kept)[0]}
+
+    return step, export
 
 
 def _build_torch_like(torch, problem: Problem):
@@ -137,8 +192,12 @@ def _build_torch_like(torch, problem: Problem):
     a = torch.tensor(problem.a, requires_grad=problem.requires_grad)
     b = torch.tensor(problem.b, requires_grad=problem.requires_grad)
     g = torch.tensor(problem.grad)
+    n = problem.a.shape[1]
     forward = {"add": lambda: a + b, "mul": lambda: a * b, "relu": lambda: F.relu(a),
-               "sum": lambda: a.sum(), "matmul": lambda: a @ b}[problem.op]
+               "sum": lambda: a.sum(), "matmul": lambda: a @ b,
+               "softmax": lambda: F.softmax(a, dim=1),
+               "layer_norm": lambda: F.layer_norm(a, (n,)),
+               "gelu": lambda: F.gelu(a, approximate="tanh")}[problem.op]
     if not problem.backward:
         return forward, lambda: {"out": forward().detach().numpy()}
 
@@ -169,9 +228,15 @@ def build_tf_eager(problem: Problem, threads: int):
     tf = tensorflow_with_threads(threads)
     # TensorFlow has no requires_grad: a tape records only inside GradientTape
     a, b, g = tf.constant(problem.a), tf.constant(problem.b), tf.constant(problem.grad)
+    def layer_norm():
+        mean, variance = tf.nn.moments(a, axes=[1], keepdims=True)
+        return (a - mean) * tf.math.rsqrt(variance + EPS)
+
     forward = {"add": lambda: tf.add(a, b), "mul": lambda: tf.multiply(a, b),
                "relu": lambda: tf.nn.relu(a), "sum": lambda: tf.reduce_sum(a),
-               "matmul": lambda: tf.linalg.matmul(a, b)}[problem.op]
+               "matmul": lambda: tf.linalg.matmul(a, b),
+               "softmax": lambda: tf.nn.softmax(a, axis=1), "layer_norm": layer_norm,
+               "gelu": lambda: tf.nn.gelu(a, approximate=True)}[problem.op]
     if not problem.backward:
         return forward, lambda: {"out": forward().numpy()}
     sources = [a, b] if problem.op in BINARY else [a]

@@ -19,7 +19,8 @@ class Linear(Op):
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):
-        if x.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
+        if (x.dtype is not weight.dtype and x.dtype != weight.dtype) or (
+                bias is not None and bias.dtype != weight.dtype):
             raise RuntimeError(f"linear: the input ({x.dtype}), weight ({weight.dtype}) and "
                                "bias must have the same dtype; convert the input with "
                                ".to(weight.dtype), or the layer with .double()/.float()")
