@@ -607,24 +607,7 @@ def backward(output, gradient=None, retain_graph=False, inputs=None):
             "inside no_grad().")
     if output._view is not None:
         refresh_view(output)
-    if gradient is None:
-        if output.data.size != 1:
-            raise RuntimeError(
-                f"backward(): the output has shape {output.shape}, and a gradient can be "
-                "created implicitly only for a scalar output (one element). Reduce it "
-                "first, e.g. out.sum().backward(), or pass backward(gradient=...) with a "
-                f"tensor of shape {output.shape}.")
-        data = output.data
-        if type(data) is np.ndarray:     # ones_like for one element, in a third of the time
-            grad = np.array(1, data.dtype).reshape(data.shape)
-        else:
-            grad = array_module(data).ones_like(data)
-    else:
-        grad = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
-        if grad.shape != output.data.shape:
-            raise ShapeError(f"backward(): gradient has shape {tuple(grad.shape)} but the "
-                             f"output has shape {output.shape}; they must be equal")
-        grad = grad.astype(output.data.dtype, copy=False)
+    grad = seed_gradient(output, gradient)
 
     if output.grad_fn is None:
         if inputs is None or any(x is output for x in inputs):
@@ -636,6 +619,28 @@ def backward(output, gradient=None, retain_graph=False, inputs=None):
     for x, g in zip(inputs, run_backward([output], [grad], retain_graph, inputs)):
         if g is not None:
             x._accumulate(g)
+
+
+def seed_gradient(output, gradient, call="backward(gradient=...)", label="gradient"):
+    """The gradient backward starts from at `output`: `gradient` as an array of the
+    output's dtype, or ones when it is None (allowed for one element only). `call` and
+    `label` name the argument in the errors (autograd.grad's is grad_outputs)."""
+    data = output.data
+    if gradient is None:
+        if data.size != 1:
+            raise RuntimeError(
+                f"backward(): the output has shape {output.shape}, and a gradient can be "
+                "created implicitly only for a scalar output (one element). Reduce it "
+                f"first, e.g. out.sum().backward(), or pass {call} with a tensor of shape "
+                f"{output.shape}.")
+        if type(data) is np.ndarray:     # ones_like for one element, in a third of the time
+            return np.array(1, data.dtype).reshape(data.shape)
+        return array_module(data).ones_like(data)
+    grad = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
+    if grad.shape != data.shape:
+        raise ShapeError(f"backward(): {label} has shape {tuple(grad.shape)} but the output "
+                         f"has shape {output.shape}; they must be equal")
+    return grad.astype(data.dtype, copy=False)
 
 
 def run_backward(outputs, grads, retain_graph, inputs=None):
@@ -677,16 +682,15 @@ def run_backward(outputs, grads, retain_graph, inputs=None):
                 node._check_versions()                # raises, saying what changed
         if node._hooks:
             grad = run_hooks(node._hooks, grad)
-        if inputs is None:
-            if node._retained is not None:
-                tensor = node._retained()
-                if tensor is not None:
-                    tensor._accumulate(grad)
-        else:
+        if inputs is not None:
             for k in capture.get(node, ()):
                 found[k] = grad
             if node not in needed:
                 continue
+        if node._retained is not None:
+            tensor = node._retained()
+            if tensor is not None:
+                tensor._accumulate(grad)
         if observers:
             started = time.perf_counter()
         grads = node.backward(node, grad)
@@ -718,10 +722,8 @@ def run_backward(outputs, grads, retain_graph, inputs=None):
             else:
                 pending[parent] = g
                 heapq.heappush(heap, (-parent.seq, parent))
-    if inputs is not None:
+    if inputs is not None:      # the callers run the leaves' hooks
         for leaf, (g, owned) in leaves.items():
-            if leaf._hooks:
-                g = run_hooks(leaf._hooks, g)
             for k in targets[leaf]:
                 found[k] = g
         return found

@@ -23,8 +23,10 @@ import warnings
 import numpy as np
 
 from . import autograd
-from .autograd import NO_HIGHER_ORDER, Op, Pick, counter, no_grad, run_backward
+from .autograd import (NO_HIGHER_ORDER, Grads, Op, Pick, counter, no_grad, run_backward,
+                       run_hooks, seed_gradient)
 from .backend import array_module
+from .ops.util import unbroadcast
 from .tensor import Tensor
 
 
@@ -102,13 +104,14 @@ class FunctionCtx(Op):
     @staticmethod
     def backward(ctx, grad):
         outputs = ctx.outputs
-        if len(outputs) == 1:
-            grads = [grad]
-        else:                               # several outputs: see autograd.Pick
+        if isinstance(grad, Grads):         # several outputs: see autograd.Pick
             grads = [grad.get(k) for k in range(len(outputs))]
+        else:
+            grads = [grad]
         upstream = []
-        for (shape, dtype, xp), g in zip(outputs, grads):
-            if g is None and ctx.materialize_grads:
+        for output, g in zip(outputs, grads):
+            if g is None and ctx.materialize_grads and output is not None:
+                shape, dtype, xp = output
                 g = xp.zeros(shape, dtype)
             upstream.append(None if g is None else Tensor._make(g, False, None))
         with no_grad():
@@ -157,9 +160,7 @@ def _sum_to(g, shape):
     extra = g.ndim - len(shape)
     if extra < 0 or any(s != 1 and s != gs for s, gs in zip(shape, g.shape[extra:])):
         return None
-    axes = tuple(range(extra)) + tuple(extra + i for i, s in enumerate(shape)
-                                       if s == 1 and g.shape[extra + i] != 1)
-    return g.sum(axis=axes).reshape(shape) if axes else g.reshape(shape)
+    return unbroadcast(g, shape)
 
 
 class Function:
@@ -226,8 +227,10 @@ def _connect(ctx, args, output):
                       and not any(t is n for n in ctx.non_differentiable) for t in outputs]
     ctx.inputs = args
     ctx.seq = next(autograd._sequence)
+    # what backward needs to make zeros for an output that got no gradient; None for
+    # outputs that are not tensors (backward receives None for them, as in PyTorch)
     ctx.outputs = [(t.data.shape, t.data.dtype, array_module(t.data)) if isinstance(t, Tensor)
-                   else ((), np.float32, np) for t in outputs]
+                   else None for t in outputs]
     results = []
     if single and differentiable[0]:
         results.append(_as_output(output, args, ctx))
@@ -284,19 +287,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         if not y.requires_grad:
             raise RuntimeError(f"element {k} of tensors does not require grad and does not "
                                "have a grad_fn")
-        if g is None:
-            if y.data.size != 1:
-                raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            g = array_module(y.data).ones_like(y.data)
-        else:
-            g = g.data if isinstance(g, Tensor) else np.asarray(g)
-            if g.shape != y.data.shape:
-                raise RuntimeError(f"Mismatch in shape: grad_output[{k}] has a shape of "
-                                   f"{list(g.shape)} and output[{k}] has a shape of "
-                                   f"{list(y.shape)}.")
-            g = g.astype(y.data.dtype, copy=False)
         roots.append(y)
-        grads.append(g)
+        grads.append(seed_gradient(y, g, "grad_outputs=...", f"grad_outputs[{k}]"))
     found = [None] * len(inputs)
     for y, g in zip(roots, grads):          # an output that is itself an input
         for k, x in enumerate(inputs):
@@ -317,6 +309,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             result.append(Tensor._make(array_module(x.data).zeros_like(x.data), False, None)
                           if materialize_grads else None)
         else:
+            if x.grad_fn is None and x._hooks:     # a leaf's hooks see its total gradient
+                g = run_hooks(x._hooks, g)
             result.append(Tensor._make(array_module(g).array(g, dtype=x.data.dtype),
                                        False, None))
     return tuple(result)
@@ -360,9 +354,9 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
             continue
         analytical = [np.zeros((y.data.size, inputs[k].data.size)) for k in wrt]
         for j in range(y.data.size):
-            upstream = np.zeros(y.data.size, y.data.dtype)
+            upstream = array_module(y.data).zeros(y.data.size, y.data.dtype)
             upstream[j] = 1
-            grads = grad(y, [inputs[k] for k in wrt], Tensor(upstream.reshape(y.shape)),
+            grads = grad(y, [inputs[k] for k in wrt], Tensor(upstream.reshape(y.data.shape)),
                          retain_graph=True, allow_unused=True)
             for a, g in zip(analytical, grads):
                 if g is not None:

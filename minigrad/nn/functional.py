@@ -122,11 +122,6 @@ def dropout(input, p=0.5, training=True, inplace=False):
     return ops.Dropout.apply(input, p)
 
 
-def _check_reduction(reduction):
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
-
-
 def _indices(target):
     if isinstance(target, Tensor):
         return target

@@ -373,6 +373,43 @@ def function_without_backward_raises_at_backward(T):
     return x.grad
 
 
+@program
+def function_returning_a_one_tuple(T):
+    class One(T.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return (x * 2,)
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * 2
+
+    x = leaf(T)
+    y, = One.apply(x)
+    y.sum().backward()
+    return x.grad
+
+
+@program
+def function_with_a_number_among_its_outputs(T):
+    seen = []
+
+    class WithCount(T.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 3, 7
+
+        @staticmethod
+        def backward(ctx, grad, grad_count):
+            seen.append(grad_count is None)
+            return grad * 3
+
+    x = leaf(T)
+    y, count = WithCount.apply(x)
+    y.sum().backward()
+    return x.grad, count, seen
+
+
 def test_function_grad_fn_is_named_after_the_class():
     Exp = exp_function(mg)
     y = Exp.apply(leaf(mg))
@@ -527,6 +564,35 @@ def grad_does_not_free_nodes_it_did_not_run(T):
     gx, = T.autograd.grad(z, x)       # runs mul, not exp
     z.backward()                      # exp's node must still be there
     return gx, w.grad
+
+
+@program
+def backward_into_a_leaf_runs_its_hook_once(T):
+    x = leaf(T)
+    x.register_hook(lambda g: g * 2)
+    (x * 3).sum().backward(inputs=[x])
+    return x.grad
+
+
+@program
+def grad_runs_a_leaf_hook_once(T):
+    x = leaf(T)
+    x.register_hook(lambda g: g * 2)
+    return T.autograd.grad((x * 3).sum(), x)
+
+
+@program
+def retained_grad_filled_by_grad_and_by_backward_inputs(T):
+    a = leaf(T)
+    b = a * 2
+    b.retain_grad()
+    T.autograd.grad((b * b).sum(), a)
+    first = b.grad.clone()
+    b.grad = None
+    c = a * 2
+    c.retain_grad()
+    (c * c).sum().backward(inputs=[a])
+    return first, c.grad, a.grad
 
 
 def test_grad_with_create_graph_says_why_it_is_refused():
