@@ -59,9 +59,13 @@ class _GradMode:
     def __call__(self, fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with _GradMode(self.mode):
+            with self._for_one_call():
                 return fn(*args, **kwargs)
         return wrapper
+
+    def _for_one_call(self):
+        """A fresh context for each call of a decorated function (calls may nest)."""
+        return _GradMode(self.mode)
 
 
 class set_grad_enabled(_GradMode):
@@ -122,12 +126,8 @@ class inference_mode(_BareDecorator, _GradMode):
         _state.inference = self.was_inference
         super().__exit__(*exc)
 
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with inference_mode(self.inference):
-                return fn(*args, **kwargs)
-        return wrapper
+    def _for_one_call(self):
+        return inference_mode(self.inference)
 
 
 def is_inference_mode_enabled():
