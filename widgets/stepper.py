@@ -42,7 +42,10 @@ def describe(array):
     info = {"shape": list(a.shape), "dtype": str(a.dtype)}
     if a.size <= FULL_UP_TO:
         info["values"] = a.tolist()
-    finite = a[np.isfinite(a)] if a.dtype.kind == "f" else a
+    if a.dtype.kind == "f":
+        finite = a[np.isfinite(a)]
+    else:                                  # a mask's histogram counts its False and True
+        finite = a.astype(np.int64) if a.dtype.kind == "b" else a
     if finite.size:
         info.update(min=float(finite.min()), max=float(finite.max()), mean=float(finite.mean()))
         if a.size > FULL_UP_TO:

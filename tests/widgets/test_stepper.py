@@ -1,4 +1,6 @@
 """The Stepper replays exactly what ran, with the values it ran with."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -113,3 +115,18 @@ def test_pytorch_backward_steps_flag_nonfinite_gradients():
     back = [s for s in stepper.steps if s.phase == "backward"]
     assert len(back) == 1 and "already not finite" in back[0].nonfinite
     assert stepper.continue_() is back[0]
+
+
+def test_a_large_boolean_mask_is_summarised_without_warnings():
+    # masked_fill's mask is an input of the op; a large one gets a histogram like any tensor
+    x = mg.tensor(np.arange(30.0, dtype=np.float32).reshape(5, 6), requires_grad=True)
+    mask = mg.tensor(np.triu(np.ones((5, 6), bool), 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        stepper = Stepper(lambda: x.masked_fill(mask, 0.0).sum())
+    shown = dict(stepper.steps[0].values)
+    described = [d for d in shown.values() if d["dtype"] == "bool"]
+    assert len(described) == 1
+    assert described[0]["min"] == 0 and described[0]["max"] == 1
+    assert sum(described[0]["histogram"]) == 30
+    assert described[0]["histogram"][0] == 15 and described[0]["histogram"][-1] == 15
