@@ -9,6 +9,7 @@ import numbers
 import warnings
 
 from .. import creation
+from ..tensor import Tensor
 from . import functional as F, init
 from .module import Module, Parameter
 
@@ -285,6 +286,13 @@ class RNNBase(Module):
         return _stack(outputs), state
 
     def _forward(self, input, hx):
+        if not isinstance(input, Tensor):
+            packed = type(input).__name__ == "PackedSequence"
+            raise TypeError(
+                f"{type(self).__name__}: expected a Tensor, got {type(input).__name__}"
+                + ("; minigrad has no PackedSequence: pad the batch "
+                   "(nn.utils.rnn.pad_sequence) and take each sequence's output at its "
+                   "length - 1" if packed else ""))
         if input.dim() not in (2, 3):
             raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got "
                              f"{input.dim()}D tensor instead")

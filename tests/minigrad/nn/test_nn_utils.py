@@ -1,4 +1,4 @@
-"""Gradient clipping (minigrad/nn/utils.py) against torch.nn.utils: the returned norm,
+"""Gradient clipping (minigrad/nn/utils/__init__.py) against torch.nn.utils: the returned norm,
 the gradients after clipping, their _version, and the errors and warnings."""
 
 import math

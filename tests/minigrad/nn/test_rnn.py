@@ -351,3 +351,58 @@ def test_rnn_cell_unknown_nonlinearity_raises_at_forward():
         cell = lib.nn.RNNCell(3, 4, nonlinearity="gelu")     # accepted here, as in torch
         with pytest.raises(RuntimeError, match="nonlinearity"):
             cell(lib.zeros(2, 3))
+
+
+# ------------------------------------------------------- nn.utils.rnn: padding a batch
+from mgtest import assert_same_outcome, compare  # noqa: E402
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("padding_side", ["right", "left"])
+@pytest.mark.parametrize("trailing", [(), (3,), (2, 2)])
+def test_pad_sequence_forward_and_backward_match_pytorch(batch_first, padding_side, trailing):
+    arrays = [randn(n, *trailing, seed=n) for n in (4, 1, 6, 3)]
+    compare(lambda T, *seqs: T.nn.utils.rnn.pad_sequence(
+        list(seqs), batch_first=batch_first, padding_value=-2.5, padding_side=padding_side),
+        *arrays)
+
+
+@pytest.mark.parametrize("program", [
+    lambda T: T.nn.utils.rnn.pad_sequence(T.arange(12.0).reshape(3, 4)),   # a tensor: rows
+    lambda T: T.nn.utils.rnn.pad_sequence([T.ones(2, 3), T.ones(4, 2)]),    # trailing differ
+    lambda T: T.nn.utils.rnn.pad_sequence([T.ones(2)], padding_side="middle"),
+    lambda T: T.nn.utils.rnn.pad_sequence([T.ones(2, dtype=T.int64), T.ones(3, dtype=T.int64)]),
+    lambda T: T.nn.utils.rnn.unpad_sequence(
+        T.nn.utils.rnn.pad_sequence([T.ones(2), 2 * T.ones(5), 3 * T.ones(1)], batch_first=True),
+        T.tensor([2, 5, 1]), batch_first=True),
+    lambda T: T.nn.utils.rnn.unpad_sequence(
+        T.nn.utils.rnn.pad_sequence([T.ones(2, 3), T.ones(4, 3)]), T.tensor([2, 4])),
+])
+def test_pad_sequence_edge_cases_agree_with_pytorch(program):
+    assert_same_outcome(program)
+
+
+def test_an_rnn_on_a_padded_batch_gives_each_final_state_at_its_length():
+    lengths = [5, 2, 7, 3]
+    seqs = [randn(n, 3, seed=10 + n).astype(np.float32) for n in lengths]
+    torch_gru = torch.nn.GRU(3, 4, batch_first=True)
+    mg_gru = mg.nn.GRU(3, 4, batch_first=True)
+    mg_gru.load_state_dict(torch_gru.state_dict())
+    packed = torch.nn.utils.rnn.pack_sequence([torch.tensor(s) for s in seqs], enforce_sorted=False)
+    _, h_n = torch_gru(packed)
+    padded = mg.nn.utils.rnn.pad_sequence([mg.tensor(s) for s in seqs], batch_first=True)
+    output, _ = mg_gru(padded)
+    last = output[mg.arange(len(lengths)), mg.tensor(lengths) - 1]
+    assert_close(last.detach().numpy(), h_n[0].detach().numpy(), atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["pack_padded_sequence", "pack_sequence", "pad_packed_sequence"])
+def test_packing_is_refused_with_the_padding_recipe(name):
+    with pytest.raises(NotImplementedError, match=r"no PackedSequence.*pad_sequence"):
+        getattr(mg.nn.utils.rnn, name)(mg.ones(3, 2, 1), [3, 2])
+
+
+def test_a_pytorch_packed_sequence_given_to_a_minigrad_rnn_is_refused_clearly():
+    packed = torch.nn.utils.rnn.pack_sequence([torch.ones(3, 2), torch.ones(2, 2)])
+    with pytest.raises(TypeError, match="PackedSequence"):
+        mg.nn.GRU(2, 3)(packed)

@@ -1,4 +1,5 @@
-"""`minigrad.nn.utils`: gradient clipping, as in `torch.nn.utils`.
+"""`minigrad.nn.utils`: gradient clipping, as in `torch.nn.utils`, and `rnn`, padding
+batches of sequences of different lengths.
 
 Call it between `loss.backward()` and `optimizer.step()`: it changes each parameter's
 `.grad` in place (so the gradient's `_version` moves on, as in PyTorch).
@@ -8,10 +9,11 @@ Call it between `loss.backward()` and `optimizer.step()`: it changes each parame
 import types
 import warnings
 
-from .. import autograd, backend, creation
-from ..tensor import Tensor
+from ... import autograd, backend, creation
+from ...tensor import Tensor
+from . import rnn
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_"]
+__all__ = ["rnn", "clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_"]
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,
