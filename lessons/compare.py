@@ -15,8 +15,8 @@
 
 Each section runs like a small cell (statements, then an optional last expression whose
 value is shown) in its own copy of the notebook's namespace, so all three can use the
-same names. What each printed, its value and its wall time appear in three columns (and
-as plain text where HTML cannot be shown). Afterwards the sections' namespaces are in
+same names. What each printed, its value and its wall time appear in three columns under
+the cell (and as plain text where HTML cannot be shown); the code is not repeated there. Afterwards the sections' namespaces are in
 the notebook variable `compared`, e.g. `compared["minigrad"]["x"]`.
 
 `--graph` also draws the graph behind each section's value with GraphView; a TensorFlow
@@ -172,18 +172,22 @@ class Comparison:
         return "\n".join(blocks)
 
     def columns_html(self):
+        """Each section's output and time in a column. The code is not repeated: it is in
+        the cell above. Colours come from JupyterLab's theme, with fallbacks elsewhere."""
         cells = []
         for s in self.sections:
             output = escape(s.stdout.rstrip("\n"))
             if s.has_value:
                 output += ("\n" if output else "") + escape(repr(s.value))
-            error = f'<pre style="color:#9d0208;white-space:pre-wrap">{escape(s.error)}</pre>' if s.error else ""
+            error = (f'<pre style="color:var(--jp-error-color1, #9d0208);white-space:pre-wrap">'
+                     f'{escape(s.error)}</pre>') if s.error else ""
             cells.append(
-                '<div style="flex:1;min-width:0;border:1px solid #ddd;border-radius:4px;padding:6px">'
+                '<div style="flex:1;min-width:0;border:1px solid var(--jp-border-color2, #ddd);'
+                'border-radius:4px;padding:6px">'
                 f'<div style="font-weight:bold">{escape(s.title)} '
-                f'<span style="font-weight:normal;color:#666">{format_seconds(s.seconds)}</span></div>'
-                f'<pre style="background:#f6f8fa;padding:4px;white-space:pre-wrap">{escape(s.code)}</pre>'
-                f'<pre style="white-space:pre-wrap">{output}</pre>{error}</div>')
+                '<span style="font-weight:normal;color:var(--jp-content-font-color2, #666)">'
+                f'{format_seconds(s.seconds)}</span></div>'
+                f'<pre style="white-space:pre-wrap;margin:4px 0 0">{output}</pre>{error}</div>')
         return f'<div class="fl-compare" style="display:flex;gap:8px">{"".join(cells)}</div>'
 
     def _repr_mimebundle_(self, **kwargs):

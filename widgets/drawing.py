@@ -3,7 +3,13 @@
 Op nodes are white pills labelled with the op; tensor nodes are boxes labelled with
 their name or role, shape and dtype, coloured by role. The node a stepper stands on
 carries the class `fl-current`; tensors that have received a gradient show it.
+
+Everything drawn on the page's own background (title, legend labels, edges, the note)
+carries the class `fl-ink`, so the live widget's stylesheet can give it the theme's text
+colour. A picture that travels without that stylesheet (the static copy in a saved
+notebook) is put `on_card` instead: on a white background, readable on any page.
 """
+import base64
 import hashlib
 from html import escape
 
@@ -84,7 +90,8 @@ def render_svg(graph, highlight=None, title=None, values=False):
     nodes, edges = graph["nodes"], graph["edges"]
     if not nodes:
         return ('<svg class="fl-graph" xmlns="http://www.w3.org/2000/svg" width="240" '
-                'height="40"><text x="8" y="24">(empty graph)</text></svg>')
+                f'height="40"><text class="fl-ink" x="8" y="24" fill="{INK}">'
+                '(empty graph)</text></svg>')
     sizes = {n["id"]: _size(n) for n in nodes}
     positions, (width, height) = layered_layout(nodes, edges, column_gap=150)
     widest = max(w for w, _ in sizes.values())
@@ -101,26 +108,26 @@ def render_svg(graph, highlight=None, title=None, values=False):
            f'data-key="{graph_key(graph)}" data-framework="{escape(graph.get("framework", ""))}" '
            f'font-family="sans-serif" font-size="12">',
            '<defs><marker id="fl-arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" '
-           f'markerHeight="7" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="{INK}"/></marker></defs>',
+           f'markerHeight="7" orient="auto"><path class="fl-ink" d="M0,0 L8,4 L0,8 z" fill="{INK}"/></marker></defs>',
            '<style>.fl-current>rect{stroke:' + CURRENT + ';stroke-width:3}'
            '.fl-node text{pointer-events:none}</style>']
     y = MARGIN
     if title:
-        out.append(f'<text x="{MARGIN}" y="{y + 12}" font-size="14" font-weight="bold" '
-                   f'fill="{INK}">{escape(title)}</text>')
+        out.append(f'<text class="fl-ink" x="{MARGIN}" y="{y + 12}" font-size="14" '
+                   f'font-weight="bold" fill="{INK}">{escape(title)}</text>')
         y += 22
     x = MARGIN
     for role, colour in ROLE_COLOURS.items():
         out.append(f'<rect x="{x}" y="{y + 2}" width="12" height="12" rx="2" fill="{colour}" '
-                   f'stroke="{INK}" stroke-width="0.5"/><text x="{x + 16}" y="{y + 12}" '
-                   f'fill="{INK}">{role}</text>')
+                   f'stroke="{INK}" stroke-width="0.5"/><text class="fl-ink" x="{x + 16}" '
+                   f'y="{y + 12}" fill="{INK}">{role}</text>')
         x += 24 + CHAR * len(role) + 10
 
     for e in edges:
         (x1, y1), (x2, y2) = positions[e["source"]], positions[e["target"]]
         x1, x2 = x1 + ox + sizes[e["source"]][0] / 2, x2 + ox - sizes[e["target"]][0] / 2
         y1, y2, mid = y1 + oy, y2 + oy, (x1 + x2) / 2
-        out.append(f'<path class="fl-edge" d="M{x1:.1f},{y1:.1f} C{mid:.1f},{y1:.1f} '
+        out.append(f'<path class="fl-edge fl-ink" d="M{x1:.1f},{y1:.1f} C{mid:.1f},{y1:.1f} '
                    f'{mid:.1f},{y2:.1f} {x2:.1f},{y2:.1f}" fill="none" stroke="{INK}" '
                    f'stroke-opacity="0.55" marker-end="url(#fl-arrow)"/>')
 
@@ -161,10 +168,25 @@ def render_svg(graph, highlight=None, title=None, values=False):
                 notes.append(f"∇ max|g| {_fmt(max(abs(n['grad']['min']), abs(n['grad']['max'])))}")
             if notes:
                 out.append(f'<text x="{w / 2:.1f}" y="{h + 12}" text-anchor="middle" '
-                           f'fill="{GRAD}" font-size="10">{escape(" · ".join(notes))}</text>')
+                           f'fill="{GRAD}" font-size="10" class="fl-grad-note">'
+                           f'{escape(" · ".join(notes))}</text>')
         out.append("</g>")
     if graph.get("note"):
-        out.append(f'<text x="{MARGIN}" y="{total_h - 10:.0f}" fill="{INK}" fill-opacity="0.7">'
-                   f'{escape(graph["note"].strip())}</text>')
+        out.append(f'<text class="fl-ink" x="{MARGIN}" y="{total_h - 10:.0f}" fill="{INK}" '
+                   f'fill-opacity="0.7">{escape(graph["note"].strip())}</text>')
     out.append("</svg>")
     return "".join(out)
+
+
+def on_card(svg, colour="#ffffff"):
+    """`svg` with a filled rectangle behind everything it draws."""
+    end = svg.index(">") + 1
+    return f'{svg[:end]}<rect width="100%" height="100%" fill="{colour}"/>{svg[end:]}'
+
+
+def svg_image(svg, alt):
+    """An `<img>` holding `svg` as a data URI: unlike inline SVG, it survives the HTML
+    sanitizers of untrusted notebooks, GitHub and nbviewer."""
+    data = base64.b64encode(svg.encode()).decode()
+    return (f'<img alt="{escape(alt, quote=True)}" style="max-width:100%;height:auto" '
+            f'src="data:image/svg+xml;base64,{data}">')

@@ -1,5 +1,6 @@
-// GraphView's view: show the SVG drawn in Python; wheel to zoom, drag to pan,
-// double-click to reset. Zoom survives re-draws of the same graph (same data-key).
+// GraphView's view: show the SVG drawn in Python. Ctrl/⌘ + wheel zooms (a plain wheel
+// scrolls the notebook, unless the graph was clicked first), drag pans, double-click
+// resets. Zoom survives re-draws of the same graph (same data-key).
 function render({ model, el }) {
   const box = document.createElement("div");
   box.className = "fl-graphview";
@@ -7,7 +8,11 @@ function render({ model, el }) {
   message.className = "fl-message";
   const canvas = document.createElement("div");
   canvas.className = "fl-canvas";
-  box.append(message, canvas);
+  const hint = document.createElement("div");
+  hint.className = "fl-hint";
+  hint.textContent = "Zoom: Ctrl (⌘) + wheel, or click the graph, then wheel · "
+    + "pan: drag · reset: double-click";
+  box.append(message, hint, canvas);
   el.append(box);
 
   let view = null;      // [x, y, width, height] of the viewBox, once zoomed or panned
@@ -27,6 +32,7 @@ function render({ model, el }) {
     message.style.display = text ? "block" : "none";
     canvas.innerHTML = model.get("svg");
     const s = svg();
+    hint.style.display = s ? "block" : "none";
     if (!s) return;
     const newKey = s.getAttribute("data-key");
     if (newKey !== key) view = null;      // a different graph: start from the full view
@@ -39,8 +45,17 @@ function render({ model, el }) {
     return view;
   }
 
+  // a plain wheel belongs to the notebook, so a reader scrolling past is never trapped
+  let active = false;
+  function setActive(on) {
+    active = on;
+    canvas.classList.toggle("fl-active", on);
+  }
+  canvas.addEventListener("click", () => setActive(true));
+  canvas.addEventListener("mouseleave", () => setActive(false));
+
   canvas.addEventListener("wheel", (event) => {
-    if (!svg()) return;
+    if (!svg() || !(active || event.ctrlKey || event.metaKey)) return;
     event.preventDefault();
     const [x, y, w, h] = currentView();
     const rect = svg().getBoundingClientRect();

@@ -8,10 +8,14 @@
     GraphView.side_by_side(pytorch=loss_t, tensorflow=(tf_fn, x), minigrad=loss_m)
 
 The SVG is drawn in Python (`.svg`), so it can be tested, saved and exported; a static
-copy travels with the widget for notebooks viewed without a live kernel.
+copy, an image on a white card, travels with the widget for notebooks viewed without a
+live kernel (untrusted, exported, on GitHub). The live view zooms with Ctrl (or ⌘) and
+the wheel, or with the wheel after a click into the graph; it pans by dragging, and a
+double-click resets it.
 """
 import contextlib
 import pathlib
+import re
 import time
 from html import escape
 
@@ -23,7 +27,7 @@ import minigrad
 from minigrad.autograd import observe
 from minigrad.export import summarize
 
-from .drawing import render_svg
+from .drawing import on_card, render_svg, svg_image
 from .graph_sources import GraphSourceError, graph_of
 
 _HERE = pathlib.Path(__file__).parent
@@ -96,9 +100,16 @@ class GraphView(anywidget.AnyWidget):
     def _repr_svg_(self):
         return self.svg or None
 
+    def static_svg(self):
+        """The picture on a white card, for places without the widget's stylesheet."""
+        return on_card(self.svg) if self.svg else ""
+
     def static_html(self):
-        """The picture as HTML, for viewers without a live kernel (exports, nbval, GitHub)."""
-        return self.svg or f'<pre>{escape(self.message or "empty graph")}</pre>'
+        """The picture as HTML, for viewers without a live kernel (exports, nbval, GitHub):
+        an image, which untrusted notebooks show, where inline SVG would be removed."""
+        if not self.svg:
+            return f'<pre>{escape(self.message or "empty graph")}</pre>'
+        return svg_image(self.static_svg(), alt=repr(self))
 
     def _repr_mimebundle_(self, **kwargs):
         return _with_static_copy(super()._repr_mimebundle_(**kwargs), repr(self),
@@ -135,24 +146,39 @@ class GraphView(anywidget.AnyWidget):
         return SideBySide(views)
 
 
-class SideBySide(ipywidgets.HBox):
-    """GraphViews in a row, with a static copy of all of them for exports."""
+# The width a notebook cell gives its output at a 1400 px window, less some room: graphs
+# whose natural widths add up to more are put one above the other, each at full size,
+# rather than shrunk side by side until their labels cannot be read.
+ROW_WIDTH = 900
+
+
+class SideBySide(ipywidgets.Box):
+    """GraphViews next to each other when they fit at their natural size, else one above
+    the other; with a static copy of all of them for exports."""
 
     def __init__(self, views):
-        super().__init__(views, layout=ipywidgets.Layout(overflow="auto"))
         self.views = views
+        self.in_a_row = sum(_natural_width(v) for v in views) + 12 * len(views) <= ROW_WIDTH
+        layout = ipywidgets.Layout(display="flex", overflow="auto", grid_gap="12px",
+                                   flex_flow="row" if self.in_a_row else "column")
+        super().__init__(views, layout=layout)
 
     def __repr__(self):
         return "SideBySide(" + ", ".join(repr(v) for v in self.views) + ")"
 
     def static_html(self):
-        cells = "".join(f'<div style="flex:1;min-width:0">{v.static_html()}</div>'
-                        for v in self.views)
-        return f'<div style="display:flex;gap:12px">{cells}</div>'
+        cells = "".join(f'<div style="min-width:0">{v.static_html()}</div>' for v in self.views)
+        direction = "row" if self.in_a_row else "column"
+        return f'<div style="display:flex;flex-direction:{direction};gap:12px">{cells}</div>'
 
     def _repr_mimebundle_(self, **kwargs):
         return _with_static_copy(super()._repr_mimebundle_(**kwargs), repr(self),
                                  self.static_html())
+
+
+def _natural_width(view):
+    match = re.search(r'\bwidth="(\d+)"', view.svg or "")
+    return int(match.group(1)) if match else 240
 
 
 def _with_static_copy(bundle, text, html):

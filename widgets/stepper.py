@@ -112,6 +112,7 @@ class Stepper:
         self.break_on_nan = break_on_nan
         self.error, self.result = None, None
         self.view = GraphView(title="minigrad")
+        self._full_graph = None
         self._ui = None
         if fn is not None:
             self._record_minigrad(fn, args, backward)
@@ -215,6 +216,7 @@ class Stepper:
 
     def _after_record(self):
         self.position = 0
+        self._full_graph = self.view.graph      # with every gradient, as after backward
         if self.error:
             self.view.message = "the function raised " + self.error
         self._sync()
@@ -270,10 +272,22 @@ class Stepper:
 
     # ------------------------------------------------------------ display
 
+    def _graph_at(self, step):
+        """The recorded graph as it stands at `step`: no gradients during the forward
+        pass; in the backward pass, those of the tensors next to the ops whose backward
+        has run."""
+        graph = self._full_graph
+        done = {s.node_id for s in self.steps[:self.position + 1] if s.phase == "backward"}
+        reached = {e["source"] for e in graph["edges"] if e["target"] in done} | \
+                  {e["target"] for e in graph["edges"] if e["source"] in done}
+        nodes = [n if n["id"] in reached or "grad" not in n
+                 else {k: v for k, v in n.items() if k != "grad"} for n in graph["nodes"]]
+        return {**graph, "nodes": nodes}
+
     def _sync(self):
         step = self.current
-        if self.view.graph is not None:
-            self.view.set_highlight(step.node_id if step else None)
+        if self._full_graph is not None:
+            self.view.set_graph(self._graph_at(step), highlight=step.node_id if step else None)
         if self._ui is not None:
             self._ui["details"].value = self.details_html()
             self._ui["position"].value = self.status()
@@ -292,7 +306,7 @@ class Stepper:
             return f"<p>{escape(self.error or 'no operations were recorded')}</p>"
         rows = []
         if step.nonfinite:
-            rows.append(f'<p style="color:#9d0208"><b>{escape(step.nonfinite)}</b></p>')
+            rows.append(f'<p style="color:var(--jp-error-color1, #9d0208)"><b>{escape(step.nonfinite)}</b></p>')
         for label, info in step.values:
             rows.append(f"<tr><td><b>{escape(label)}</b></td><td>{_describe_html(info)}</td></tr>")
         return (f"<div class='fl-step'><b>{escape(step.phase)} · {escape(step.op)}</b>"
@@ -314,7 +328,8 @@ class Stepper:
         buttons["Continue"].on_click(lambda _: self.continue_())
         buttons["Run to end"].on_click(lambda _: self.run_to_end())
         choose = w.Dropdown(options=[(f"{i + 1}. {s.phase} {s.op}", i) for i, s in enumerate(self.steps)],
-                            description="Run to", layout=w.Layout(width="280px"))
+                            description="Run to", layout=w.Layout(width="280px"),
+                            value=self.position if self.steps else None)
         choose.observe(lambda change: self.run_to(change["new"]), names="value")
         breaks = w.Text(value=", ".join(sorted(self.breakpoints)), description="Break on",
                         placeholder="op names, e.g. log, div")

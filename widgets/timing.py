@@ -27,6 +27,7 @@ import threading
 
 from lessons.bench.harness import format_check
 from widgets import charts
+from widgets.drawing import on_card, svg_image
 
 SPREADS = {"minmax": "min–max", "iqr": "interquartile range"}
 
@@ -376,30 +377,35 @@ class TimingBoard:
     # --- display ------------------------------------------------------------------------
 
     def snapshot_html(self) -> str:
-        """A static copy of the board (chart, table, messages), for saved notebooks."""
+        """A static copy of the board (chart, table, messages), for saved notebooks and
+        viewers without a kernel: the chart is an image on a white card, which untrusted
+        notebooks show, where inline SVG would be removed."""
         if self.suite is None:
             return self.status_html()
-        return ('<div class="timingboard-snapshot">'
-                '<div style="font-size:11px;color:#777">static snapshot of the chart above, '
-                "kept in the saved notebook; updated when a run ends</div>"
-                + self.status_html() + self.chart_svg() + self.table_html()
-                + self.label_html() + "</div>")
+        chart = svg_image(on_card(self.chart_svg()), alt=self.title)
+        return ('<div class="timingboard-snapshot">' + self.status_html() + chart
+                + self.table_html() + self.label_html() + "</div>")
+
+    def _bundle(self) -> dict:
+        """The live board, with the static copy that a frontend without the widget shows."""
+        bundle = self.container._repr_mimebundle_()
+        data = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
+        data["text/plain"] = f"TimingBoard({self.title})"
+        data["text/html"] = self.snapshot_html()
+        return data
 
     def _update_snapshots(self) -> None:
-        if not self._snapshots:
-            return
-        from IPython.display import HTML
-
         for handle in self._snapshots:
             try:
-                handle.update(HTML(self.snapshot_html()))
+                handle.update(self._bundle(), raw=True)
             except Exception:  # the front end went away; the live board still works
                 pass
 
     def _ipython_display_(self) -> None:
-        from IPython.display import HTML, display
+        """One output: the live board where widgets run, else its static copy (updated
+        in the saved notebook when a run ends)."""
+        from IPython.display import display
 
-        display(self.container)
-        handle = display(HTML(self.snapshot_html()), display_id=True)
+        handle = display(self._bundle(), raw=True, display_id=True)
         if handle is not None:
             self._snapshots.append(handle)

@@ -1,17 +1,22 @@
 """GraphView as a widget: what it shows, live mode, side by side, bad input."""
+import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import torch
+from static_copies import pictures_in
 
 import minigrad as mg
+import widgets
 from widgets import GraphView
+from widgets.graphview import SideBySide
 
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-def _drawn(view):
-    root = ET.fromstring(view.svg)
+def _drawn(view_or_svg):
+    root = ET.fromstring(getattr(view_or_svg, "svg", view_or_svg))
     classes = [el.get("class", "") for el in root.iter(SVG + "g")]
     return sum("fl-op" in c for c in classes), sum("fl-tensor" in c for c in classes)
 
@@ -25,8 +30,16 @@ def test_a_minigrad_loss_is_drawn_with_its_ops_and_tensors():
     assert view.message == "" and repr(view) == "GraphView(minigrad graph: 3 ops, 5 tensors)"
     bundle = view._repr_mimebundle_()
     data = bundle[0] if isinstance(bundle, tuple) else bundle
-    assert data["text/html"] == view.svg and data["text/plain"] == repr(view)
+    assert data["text/plain"] == repr(view)
     assert "application/vnd.jupyter.widget-view+json" in data
+    # the static copy is an image (inline SVG would be removed from untrusted notebooks),
+    # on a white card, of the same graph
+    assert "<svg" not in data["text/html"]
+    [(alt, svg)] = pictures_in(data["text/html"])
+    assert alt == repr(view) and svg == view.static_svg()
+    assert _drawn(svg) == (3, 5)
+    assert '<rect width="100%" height="100%" fill="#ffffff"/>' in svg
+    assert 'fill="#ffffff"/>' not in view.svg.split("<defs>")[0]     # live: transparent
 
 
 def test_bad_input_becomes_a_message_in_the_widget():
@@ -70,4 +83,32 @@ def test_side_by_side_shows_one_titled_view_per_framework():
     assert all(v.counts[0] == 2 for v in box.views)        # mul and sum in both
     bundle = box._repr_mimebundle_()
     html = (bundle[0] if isinstance(bundle, tuple) else bundle)["text/html"]
-    assert all(v.svg in html for v in box.views)
+    assert [svg for _, svg in pictures_in(html)] == [v.static_svg() for v in box.views]
+
+
+def test_side_by_side_stacks_the_graphs_when_they_would_not_fit_at_full_size():
+    xm = mg.tensor([1.0, 2.0], requires_grad=True)
+    wide = GraphView.side_by_side(a=(xm * xm).sum(), b=(xm * xm).sum())
+    widths = [int(re.search(r'width="(\d+)"', v.svg)[1]) for v in wide.views]
+    assert sum(widths) > 900                                 # two graphs of 2 ops each
+    assert not wide.in_a_row and wide.layout.flex_flow == "column"
+    assert "flex-direction:column" in wide.static_html()
+    small = SideBySide([GraphView(), GraphView()])            # two empty views, 240 px each
+    assert small.in_a_row and small.layout.flex_flow == "row"
+    assert "flex-direction:row" in small.static_html()
+
+
+def test_what_is_drawn_on_the_page_background_takes_the_theme_colour():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    view = GraphView((x * x).sum(), title="t")
+    root = ET.fromstring(view.svg)
+    inked = {el.text for el in root.iter(SVG + "text") if "fl-ink" in el.get("class", "")}
+    assert {"t", "parameter", "input", "intermediate", "output"} <= inked   # title, legend
+    edges = [el for el in root.iter(SVG + "path") if "fl-edge" in el.get("class", "")]
+    assert edges and all("fl-ink" in el.get("class") for el in edges)
+    node_labels = [el for g in root.iter(SVG + "g") if "fl-node" in g.get("class", "")
+                   for el in g.iter(SVG + "text")]
+    assert node_labels and not any("fl-ink" in el.get("class", "") for el in node_labels)
+    css = (Path(widgets.__file__).parent / "graphview.css").read_text()
+    assert ".fl-graphview .fl-ink { fill: var(--fl-ink); }" in css
+    assert "--fl-ink: var(--jp-ui-font-color1" in css

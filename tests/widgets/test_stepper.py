@@ -130,3 +130,30 @@ def test_a_large_boolean_mask_is_summarised_without_warnings():
     assert described[0]["min"] == 0 and described[0]["max"] == 1
     assert sum(described[0]["histogram"]) == 30
     assert described[0]["histogram"][0] == 15 and described[0]["histogram"][-1] == 15
+
+
+def test_run_to_shows_the_current_step_even_when_chosen_before_the_widget_is_shown(tiny):
+    *_, stepper = tiny
+    stepper.run_to("tanh")
+    stepper.run_to("tanh")                       # the backward tanh, step 5 of 6
+    choose = stepper.container.children[0].children[-1]    # built only now, on display
+    assert choose.description == "Run to"
+    assert choose.value == stepper.position == 4
+    assert choose.label == "5. backward tanh"
+
+
+def test_gradients_appear_only_as_the_backward_pass_reaches_them(tiny):
+    *_, stepper = tiny
+    # only leaves keep a .grad; w's shows as "∇ max|g| ..." under its box
+    w_id = next(n["id"] for n in stepper._full_graph["nodes"] if n.get("role") == "parameter")
+    drawn = []
+    for i in range(len(stepper.steps)):
+        stepper.run_to(i)
+        with_grad = {n["id"] for n in stepper.view.graph["nodes"] if n.get("grad")}
+        drawn.append((stepper.current.phase, stepper.current.op, with_grad, "∇" in stepper.view.svg))
+    assert drawn == [("forward", "matmul", set(), False), ("forward", "tanh", set(), False),
+                     ("forward", "sum", set(), False), ("backward", "sum", set(), False),
+                     ("backward", "tanh", set(), False),
+                     ("backward", "matmul", {w_id}, True)]   # matmul's backward makes w's
+    stepper.back()
+    assert "∇" not in stepper.view.svg               # and going back hides it again

@@ -9,9 +9,11 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
+from static_copies import pictures_in
 from lessons import bench
 from lessons.bench import mlp
 from widgets.timing import TimingBoard
+from widgets.drawing import on_card
 
 SVG = "{http://www.w3.org/2000/svg}"
 FRAMEWORKS = ["minigrad", "numpy", "torch"]
@@ -120,20 +122,24 @@ def test_table_and_label_show_cells_threads_and_versions(board):
     assert by_key["numpy"]["memory_mb"] > 0 and by_key["torch"]["memory_mb"] is None
 
 
-def test_display_shows_the_widget_and_a_static_snapshot(board, monkeypatch):
+def test_display_is_one_output_the_widget_with_a_static_copy_as_an_image(board, monkeypatch):
     import IPython.display
 
     shown = []
 
-    def fake_display(obj, display_id=None):
-        shown.append(obj)
+    def fake_display(obj, raw=False, display_id=None):
+        shown.append((obj, raw))
         return None
 
     monkeypatch.setattr(IPython.display, "display", fake_display)
     board._ipython_display_()
-    widget, snapshot = shown
-    assert widget is board.container
-    assert board.chart_svg() in snapshot.data
+    [(data, raw)] = shown                      # the live board and its copy, one output
+    assert raw and "application/vnd.jupyter.widget-view+json" in data
+    assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == board.container.model_id
+    assert "<svg" not in data["text/html"]     # inline SVG would not survive untrusted
+    [(alt, svg)] = pictures_in(data["text/html"])
+    assert alt == board.title and svg == on_card(board.chart_svg())
+    assert board.table_html() in data["text/html"]
     assert board.container.children[2] is board.chart  # the live chart is in the box
 
 
