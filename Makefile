@@ -10,7 +10,7 @@ AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 # Browser tests (tests/browser) drive Debian's Chromium, not a downloaded one.
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: lab app test bench clean chromium assignments
+.PHONY: lab teach app test bench clean chromium assignments
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,8 +18,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[frameworks,lab,test]'
 	@touch $(STAMP)
 
+# Learners: JupyterLab opens on the start page, without nbgrader's teacher tools, and the
+# file browser hides the assignments' sources (binder/learner/, which Binder uses too).
+# Teachers: make teach, which opens JupyterLab in notebooks/assignments with nbgrader.
+LEARNER := JUPYTER_CONFIG_PATH=$(CURDIR)/binder/learner
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(AS_ROOT)
+	$(LEARNER) $(BIN)/jupyter lab --notebook-dir=notebooks \
+	  --LabApp.default_url=/lab/tree/00_start_here.ipynb $(AS_ROOT)
+
+# nbgrader runs the `alembic` command it installs, so the venv's bin/ goes on the PATH.
+teach: $(STAMP)
+	cd notebooks/assignments && PATH="$(CURDIR)/$(BIN):$$PATH" \
+	  $(CURDIR)/$(BIN)/jupyter lab $(AS_ROOT)
 
 # The Playground web app: Voila runs notebooks/app.ipynb and shows its widgets, never its
 # code, and lets the page do nothing but use them. A preheated kernel has started and run

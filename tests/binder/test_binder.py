@@ -87,5 +87,6 @@ def test_readme_launch_links_open_what_exists():
         assert match, f"a Binder link without urlpath: {link}"
         paths[match.group(1)] = link
     assert "voila/render/notebooks/app.ipynb" in paths
-    assert "lab/tree/notebooks" in paths
+    assert "lab/tree/notebooks/00_start_here.ipynb" in paths
     assert (ROOT / "notebooks" / "app.ipynb").is_file()
+    assert (ROOT / "notebooks" / "00_start_here.ipynb").is_file()
