@@ -48,7 +48,15 @@ chromium:
 	  echo "No $(CHROMIUM): browser tests (tests/browser) will be skipped (and fail under CI=true); enable them with: sudo apt-get install chromium"; \
 	fi
 
-test: $(STAMP) chromium
+# axe-core, the accessibility checker tests/browser injects into pages, from npm into
+# .cache/ (git-ignored); without npm those checks are skipped (and fail under CI=true).
+AXE := .cache/npm/node_modules/axe-core/axe.min.js
+$(AXE):
+	@if command -v npm >/dev/null; then \
+	  npm install --silent --no-audit --no-fund --prefix .cache/npm axe-core@4; \
+	else echo "No npm: the accessibility checks in tests/browser need axe-core: install Node.js and npm"; fi
+
+test: $(STAMP) chromium $(AXE)
 	$(BIN)/python -m pytest
 
 # Every suite at 1 and 2 threads (about half an hour on a quiet 2-core machine); pick
