@@ -319,7 +319,7 @@ class TimingBoard:
                              format_check(cell["final_loss"]),
                              "—" if memory is None else f"{memory:.3g}",
                              "—" if peak is None else f"{peak:.0f}"])
-        cell_style = "padding:2px 8px;border-bottom:1px solid #eee"
+        cell_style = "padding:2px 8px;border-bottom:1px solid var(--jp-border-color2, #eee)"
         out = ['<table style="border-collapse:collapse;font-size:12px">', "<tr>"]
         out += [f'<th style="{cell_style};text-align:left">{charts.escape(h)}</th>' for h in head]
         out.append("</tr>")
@@ -327,7 +327,7 @@ class TimingBoard:
             out.append("<tr>" + "".join(f'<td style="{cell_style}">{charts.escape(v)}</td>'
                                         for v in row) + "</tr>")
         out.append("</table>")
-        out.append('<div style="font-size:11px;color:#777">step memory: peak one step '
+        out.append('<div style="font-size:11px;color:var(--jp-ui-font-color2, #666)">step memory: peak one step '
                    "allocates as tracemalloc sees it (NumPy-based frameworks only); peak RSS: "
                    "the worker process, framework included.</div>")
         return "".join(out)
@@ -339,15 +339,15 @@ class TimingBoard:
                 f"TensorFlow pools capped) · fresh process per framework per round · "
                 f"CPU: {os.cpu_count()} logical cores · "
                 + ", ".join(f"{k} {v}" for k, v in versions.items()))
-        return f'<div style="font-size:11px;color:#555">{charts.escape(text)}</div>'
+        return f'<div style="font-size:11px;color:var(--jp-ui-font-color2, #555)">{charts.escape(text)}</div>'
 
     def status_html(self) -> str:
         lines = [*self._setup_messages, *self._messages]
         if self.running:
             lines.append("running… the chart fills in as each cell finishes")
-        return "".join(f'<div style="color:#b00020;font-size:12px">{charts.escape(m)}</div>'
+        return "".join(f'<div style="color:var(--jp-error-color1, #b00020);font-size:12px">{charts.escape(m)}</div>'
                        if not m.startswith("running") else
-                       f'<div style="color:#555;font-size:12px">{charts.escape(m)}</div>'
+                       f'<div style="color:var(--jp-ui-font-color2, #555);font-size:12px">{charts.escape(m)}</div>'
                        for m in lines)
 
     @property
@@ -370,7 +370,7 @@ class TimingBoard:
             self.button.button_style = "warning" if self.running else "primary"
             self.button.disabled = not self.ready
             self.status.value = self.status_html()
-            self.chart.value = self.chart_svg() if self.suite else ""
+            self.chart.value = on_card(self.chart_svg()) if self.suite else ""   # drawn for white
             self.table.value = self.table_html()
             self.label.value = self.label_html()
 

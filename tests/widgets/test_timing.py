@@ -141,6 +141,9 @@ def test_display_is_one_output_the_widget_with_a_static_copy_as_an_image(board, 
     assert alt == board.title and svg == on_card(board.chart_svg())
     assert board.table_html() in data["text/html"]
     assert board.container.children[2] is board.chart  # the live chart is in the box
+    board._update()
+    assert board.chart.value == on_card(board.chart_svg())   # on white in any theme
+    assert "#777" not in board.table_html() and "var(--jp-ui-font-color2" in board.table_html()
 
 
 # --- bad input ----------------------------------------------------------------------
