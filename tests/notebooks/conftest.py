@@ -2,8 +2,9 @@
 
 The project's pytest configuration collects only ``tests/`` (``testpaths``), while the
 lessons live in ``notebooks/``. This conftest bridges the two: when pytest walks this
-directory it hands over one nbval ``IPyNbFile`` per ``notebooks/*.ipynb`` (assignments
-and anything else in subfolders are not lessons and are left out). Every code cell is
+directory it hands over one nbval ``IPyNbFile`` per ``notebooks/*.ipynb`` and per
+``notebooks/solutions/*.ipynb`` (the worked solutions of the lessons' exercises; the
+assignments, in ``notebooks/assignments/``, are checked by ``tests/assignments``). Every code cell is
 then a test item, ``notebooks/NN_topic.ipynb::Cell N``, checked as ``--nbval`` does:
 
 - the cells of a notebook run in order in one fresh kernel, started from the Python
@@ -103,11 +104,13 @@ class NotebookFailed(Exception):
 
 
 class LessonNotebooks(pytest.Collector):
-    """All lesson notebooks, collected from ``notebooks/`` at the repository root."""
+    """All lesson notebooks, collected from ``notebooks/`` at the repository root, and the
+    worked solutions in ``notebooks/solutions/``."""
 
     def collect(self):
         in_xdist_worker = hasattr(self.config, "workerinput")
-        for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        paths = sorted(NOTEBOOKS.glob("*.ipynb")) + sorted((NOTEBOOKS / "solutions").glob("*.ipynb"))
+        for path in paths:
             if in_xdist_worker:
                 yield WholeNotebook.from_parent(self, name=f"{path.name}::all cells", path=path)
             else:
