@@ -16,8 +16,9 @@
 Each section runs like a small cell (statements, then an optional last expression whose
 value is shown) in its own copy of the notebook's namespace, so all three can use the
 same names. What each printed, its value and its wall time appear in three columns under
-the cell (and as plain text where HTML cannot be shown); the code is not repeated there. Afterwards the sections' namespaces are in
-the notebook variable `compared`, e.g. `compared["minigrad"]["x"]`.
+the cell (and as plain text where HTML cannot be shown); the code is not repeated there.
+Afterwards the sections' namespaces are in the notebook variable `compared`, e.g.
+`compared["minigrad"]["x"]`.
 
 `--graph` also draws the graph behind each section's value with GraphView; a TensorFlow
 section names what to trace with `graph = (tf_function, *example_inputs)`.

@@ -306,7 +306,8 @@ class Stepper:
             return f"<p>{escape(self.error or 'no operations were recorded')}</p>"
         rows = []
         if step.nonfinite:
-            rows.append(f'<p style="color:var(--jp-error-color1, #9d0208)"><b>{escape(step.nonfinite)}</b></p>')
+            rows.append('<p style="color:var(--jp-error-color1, #9d0208)">'
+                        f'<b>{escape(step.nonfinite)}</b></p>')
         for label, info in step.values:
             rows.append(f"<tr><td><b>{escape(label)}</b></td><td>{_describe_html(info)}</td></tr>")
         return (f"<div class='fl-step'><b>{escape(step.phase)} · {escape(step.op)}</b>"

@@ -4,8 +4,9 @@ The project's pytest configuration collects only ``tests/`` (``testpaths``), whi
 lessons live in ``notebooks/``. This conftest bridges the two: when pytest walks this
 directory it hands over one nbval ``IPyNbFile`` per ``notebooks/*.ipynb`` and per
 ``notebooks/solutions/*.ipynb`` (the worked solutions of the lessons' exercises; the
-assignments, in ``notebooks/assignments/``, are checked by ``tests/assignments``). Every code cell is
-then a test item, ``notebooks/NN_topic.ipynb::Cell N``, checked as ``--nbval`` does:
+assignments, in ``notebooks/assignments/``, are checked by ``tests/assignments``). Every
+code cell is then a test item, ``notebooks/NN_topic.ipynb::Cell N``, checked as
+``--nbval`` does:
 
 - the cells of a notebook run in order in one fresh kernel, started from the Python
   that runs pytest, and none may raise (unless tagged ``raises-exception``);
@@ -109,8 +110,8 @@ class LessonNotebooks(pytest.Collector):
 
     def collect(self):
         in_xdist_worker = hasattr(self.config, "workerinput")
-        paths = sorted(NOTEBOOKS.glob("*.ipynb")) + sorted((NOTEBOOKS / "solutions").glob("*.ipynb"))
-        for path in paths:
+        solutions = sorted((NOTEBOOKS / "solutions").glob("*.ipynb"))
+        for path in sorted(NOTEBOOKS.glob("*.ipynb")) + solutions:
             if in_xdist_worker:
                 yield WholeNotebook.from_parent(self, name=f"{path.name}::all cells", path=path)
             else:
