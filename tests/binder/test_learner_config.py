@@ -5,28 +5,15 @@ does not list the assignments' sources. Checked on a real server, started here o
 127.0.0.1 and ended by its PID."""
 
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+from lab_server import TOKEN, LearnerLab
 
 ROOT = Path(__file__).resolve().parents[2]
-LEARNER = ROOT / "binder" / "learner"
-TOKEN = "learner-config-test"
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _default_url():
@@ -36,40 +23,10 @@ def _default_url():
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    home = tmp_path_factory.mktemp("learner")
-    port = _free_port()
-    env = {**os.environ, "JUPYTER_CONFIG_PATH": str(LEARNER),
-           "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_DATA_DIR": str(home / "data"),
-           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTER_PLATFORM_DIRS": "1",
-           "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces")}
-    log = open(home / "server.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={port}",
-         "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1",
-         f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={ROOT / 'notebooks'}",
-         f"--LabApp.default_url={_default_url()}", "--ServerApp.shutdown_no_activity_timeout=120"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=2)
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert proc.poll() is None and time.monotonic() < deadline, \
-                    (home / "server.log").read_text()
-                time.sleep(0.3)
-        yield url, home / "server.log"
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        log.close()
+    lab = LearnerLab(ROOT / "notebooks", tmp_path_factory.mktemp("learner"),
+                     f"--LabApp.default_url={_default_url()}")
+    yield lab.url, lab.log_path
+    lab.stop()
 
 
 def _get(url):

@@ -12,24 +12,17 @@ The server runs on 127.0.0.1 over a copy of ``notebooks/`` (running a lesson sav
 with its own Jupyter folders, and is ended by its PID.
 """
 import json
-import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import free_port, unavailable
+from conftest import unavailable
+from lab_server import TOKEN, LearnerLab
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
-TOKEN = "lessons-in-lab"
 WIDGET = "application/vnd.jupyter.widget-view+json"
 LESSONS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 THEME_SETTINGS = "@jupyterlab/apputils-extension/themes.jupyterlab-settings"
@@ -44,41 +37,15 @@ def widget_cells(name):
             and any(WIDGET in o.get("data", {}) for o in c.get("outputs", []))]
 
 
-class Lab:
+class Lab(LearnerLab):
+    """The learner's JupyterLab over a copy of the lessons, whose theme a test can set."""
+
     def __init__(self, workdir):
-        self.workdir = workdir
-        self.home = workdir / "jupyter"
-        self.settings = self.home / "settings"
         shutil.copytree(ROOT / "notebooks", workdir / "notebooks",
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        self.settings = workdir / "jupyter" / "settings"
         self.theme("JupyterLab Light")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "JUPYTER_CONFIG_PATH": str(ROOT / "binder" / "learner"),
-               "JUPYTER_CONFIG_DIR": str(self.home / "config"),
-               "JUPYTER_DATA_DIR": str(self.home / "data"),
-               "JUPYTER_RUNTIME_DIR": str(self.home / "runtime"), "JUPYTER_PLATFORM_DIRS": "1",
-               "JUPYTERLAB_SETTINGS_DIR": str(self.settings),
-               "JUPYTERLAB_WORKSPACES_DIR": str(self.home / "workspaces"),
-               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-        self.log = open(workdir / "lab.log", "wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-             f"--port={self.port}", "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1",
-             f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={workdir / 'notebooks'}",
-             "--ServerApp.shutdown_no_activity_timeout=600"],
-            cwd=workdir, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                urllib.request.urlopen(f"{self.url}/api/status?token={TOKEN}", timeout=2)
-                return
-            except (urllib.error.URLError, ConnectionError):
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    pytest.fail("JupyterLab did not start:\n" + (workdir / "lab.log").read_text()[-3000:])
-                time.sleep(0.3)
+        super().__init__(workdir / "notebooks", workdir / "jupyter")
 
     def theme(self, name):
         path = self.settings / THEME_SETTINGS
@@ -91,16 +58,6 @@ class Lab:
         page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
         page.wait_for_timeout(3000)           # outputs, MathJax, the kernel starting
         return page
-
-    def stop(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        self.log.close()
 
 
 @pytest.fixture(scope="module")
