@@ -15,10 +15,18 @@
 
 Each section runs like a small cell (statements, then an optional last expression whose
 value is shown) in its own copy of the notebook's namespace, so all three can use the
-same names. What each printed, its value and its wall time appear in three columns under
-the cell (and as plain text where HTML cannot be shown); the code is not repeated there.
-Afterwards the sections' namespaces are in the notebook variable `compared`, e.g.
+same names. What each printed and its value appear in three columns under the cell (and
+as plain text where HTML cannot be shown); the code is not repeated there. Afterwards the
+sections' namespaces are in the notebook variable `compared`, e.g.
 `compared["minigrad"]["x"]`.
+
+No time is shown unless asked for, because the one run a cell makes is a cold one: the
+first call of a framework pays for imports, tracing and caches, and says nothing about
+its speed (lesson 08). `--time=warm` runs each section again `--repeat` times (5 by
+default) after the run whose output is shown, and gives the median of those reruns; the
+reruns repeat the section's side effects on objects from outside the cell (a model's
+weights, say), so use it on sections that only compute. `--time=cold` shows the one run's
+wall time, captioned as what it is.
 
 `--graph` also draws the graph behind each section's value with GraphView; a TensorFlow
 section names what to trace with `graph = (tf_function, *example_inputs)`.
@@ -31,6 +39,7 @@ import io
 import itertools
 import linecache
 import re
+import statistics
 import time
 from dataclasses import dataclass, field
 from html import escape
@@ -40,6 +49,9 @@ _HEADER = re.compile(r"^[ \t]*#[ \t]*(pytorch|tensorflow|minigrad)[ \t]*$", re.I
 
 
 _counter = itertools.count(1)
+
+TIMINGS = ("none", "warm", "cold")
+COLD_CAPTION = "one cold run: includes imports and first-call work, see lesson 08"
 
 
 class CompareError(ValueError):
@@ -54,12 +66,22 @@ class Section:
     value: object = None
     has_value: bool = False
     error: str | None = None
-    seconds: float = 0.0
+    seconds: float = 0.0          # wall time of the run whose output is shown (cold)
+    reruns: list = field(default_factory=list)      # wall times of --time=warm's reruns
     namespace: dict = field(default_factory=dict, repr=False)
 
     @property
     def title(self):
         return FRAMEWORKS[self.name]
+
+    def time_label(self, timing: str) -> str:
+        """'' (no time), 'warm: 1.2 ms, median of 5 reruns' or 'one cold run: 3749.3 ms'."""
+        if timing == "warm" and self.reruns:
+            return (f"warm: {format_seconds(statistics.median(self.reruns))}, "
+                    f"median of {len(self.reruns)} reruns")
+        if timing == "cold":
+            return f"one cold run: {format_seconds(self.seconds)}"
+        return ""
 
     def output_text(self):
         parts = [self.stdout.rstrip("\n")] if self.stdout else []
@@ -97,37 +119,60 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds * 1e3:.1f} ms"
 
 
-def run_section(section: Section, namespace: dict) -> Section:
-    """Run one section like a cell: its statements, then its last expression's value."""
-    section.namespace = namespace
+def _compiled(section: Section):
+    """The section's statements and its last expression (or None), compiled."""
     # Like IPython does for cells: keep the source where `inspect` finds it, so that
     # tracebacks show the lines and tf.function's AutoGraph can read the functions.
     filename = f"<compare-{section.name}-{next(_counter)}>"
     linecache.cache[filename] = (len(section.code), None, section.code.splitlines(True), filename)
+    tree = ast.parse(section.code, filename=filename)
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    expression = None if last is None else compile(ast.Expression(last.value), filename, "eval")
+    return compile(tree, filename, "exec"), expression
+
+
+def run_section(section: Section, namespace: dict, repeat: int = 0) -> Section:
+    """Run one section like a cell: its statements, then its last expression's value;
+    then, if it ran without error, `repeat` timed reruns in fresh copies of `namespace`
+    (their output is discarded)."""
+    section.namespace = dict(namespace)
     out = io.StringIO()
     started = time.perf_counter()
     try:
-        tree = ast.parse(section.code, filename=filename)
-        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        statements, expression = _compiled(section)
         with contextlib.redirect_stdout(out):
-            exec(compile(tree, filename, "exec"), namespace)
-            if last is not None:
-                expression = ast.Expression(last.value)
-                section.value = eval(compile(expression, filename, "eval"), namespace)
+            exec(statements, section.namespace)
+            if expression is not None:
+                section.value = eval(expression, section.namespace)
                 section.has_value = section.value is not None
     except Exception as error:      # one framework failing must not hide the others
         section.error = f"{type(error).__name__}: {error}"
     section.seconds = time.perf_counter() - started
     section.stdout = out.getvalue()
+    if section.error is None:
+        for _ in range(repeat):
+            scratch = dict(namespace)
+            started = time.perf_counter()
+            with contextlib.redirect_stdout(io.StringIO()):
+                exec(statements, scratch)
+                if expression is not None:
+                    eval(expression, scratch)
+            section.reruns.append(time.perf_counter() - started)
     return section
 
 
-def run_compare(cell: str, user_ns: dict, graph: bool = False) -> "Comparison":
+def run_compare(cell: str, user_ns: dict, graph: bool = False, timing: str = "none",
+                repeat: int = 5) -> "Comparison":
+    """Run each section of `cell` in a copy of `user_ns`; `timing` is one of TIMINGS."""
+    if timing not in TIMINGS:
+        raise CompareError(f"%%compare: --time must be one of {', '.join(TIMINGS)}, not {timing!r}")
+    if repeat < 1:
+        raise CompareError(f"%%compare: --repeat must be at least 1, not {repeat}")
     sections = split_sections(cell)
     for section in sections:
-        run_section(section, dict(user_ns))
+        run_section(section, user_ns, repeat if timing == "warm" else 0)
     user_ns["compared"] = {s.name: s.namespace for s in sections}
-    return Comparison(sections, graph_sources(sections) if graph else None)
+    return Comparison(sections, graph_sources(sections) if graph else None, timing)
 
 
 def graph_sources(sections: list[Section]) -> dict:
@@ -142,8 +187,9 @@ def graph_sources(sections: list[Section]) -> dict:
 class Comparison:
     """The result of a %%compare cell: three columns, and optionally their graphs."""
 
-    def __init__(self, sections, sources=None):
+    def __init__(self, sections, sources=None, timing="none"):
         self.sections = sections
+        self.timing = timing
         self.graphs = None
         if sources is not None:
             from widgets import GraphView
@@ -162,9 +208,10 @@ class Comparison:
             self.graphs = SideBySide(views)
 
     def __repr__(self):
-        blocks = []
+        blocks = [f"({COLD_CAPTION})"] if self.timing == "cold" else []
         for s in self.sections:
-            blocks.append(f"── {s.title} ({format_seconds(s.seconds)}) ──")
+            label = s.time_label(self.timing)
+            blocks.append(f"── {s.title}{f' ({label})' if label else ''} ──")
             text = s.output_text()
             if text:
                 blocks.append(text)
@@ -173,8 +220,10 @@ class Comparison:
         return "\n".join(blocks)
 
     def columns_html(self):
-        """Each section's output and time in a column. The code is not repeated: it is in
-        the cell above. Colours come from JupyterLab's theme, with fallbacks elsewhere."""
+        """Each section's output (and time, if asked for) in a column. The code is not
+        repeated: it is in the cell above. Colours come from JupyterLab's theme, with
+        fallbacks elsewhere."""
+        muted = "color:var(--jp-content-font-color2, #595959)"
         cells = []
         for s in self.sections:
             output = escape(s.stdout.rstrip("\n"))
@@ -186,10 +235,13 @@ class Comparison:
                 '<div style="flex:1;min-width:0;border:1px solid var(--jp-border-color2, #ddd);'
                 'border-radius:4px;padding:6px">'
                 f'<div style="font-weight:bold">{escape(s.title)} '
-                '<span style="font-weight:normal;color:var(--jp-content-font-color2, #666)">'
-                f'{format_seconds(s.seconds)}</span></div>'
+                f'<span style="font-weight:normal;{muted}">{escape(s.time_label(self.timing))}'
+                '</span></div>'
                 f'<pre style="white-space:pre-wrap;margin:4px 0 0">{output}</pre>{error}</div>')
-        return f'<div class="fl-compare" style="display:flex;gap:8px">{"".join(cells)}</div>'
+        caption = (f'<div style="{muted};font-size:0.9em;margin-bottom:4px">{COLD_CAPTION}</div>'
+                   if self.timing == "cold" else "")
+        return (f'<div class="fl-compare">{caption}<div style="display:flex;gap:8px">'
+                f'{"".join(cells)}</div></div>')
 
     def _repr_mimebundle_(self, **kwargs):
         html = self.columns_html()
@@ -204,17 +256,30 @@ class Comparison:
                                  html + self.graphs.static_html())
 
 
+def parse_options(line: str) -> dict:
+    """`--graph --time=warm --repeat=7` -> keyword arguments of run_compare."""
+    options = {}
+    for option in line.split():
+        name, _, value = option.partition("=")
+        if name == "--graph" and not value:
+            options["graph"] = True
+        elif name == "--time" and value:
+            options["timing"] = value
+        elif name == "--repeat" and value.isdigit():
+            options["repeat"] = int(value)
+        else:
+            raise CompareError(f"%%compare: unknown option {option} "
+                               "(known: --graph, --time=none|warm|cold, --repeat=N)")
+    return options
+
+
 def register(ipython):
     """Register the %%compare cell magic with an IPython shell."""
     from IPython.core.error import UsageError
 
     def compare(line, cell):
-        options = line.split()
-        unknown = [o for o in options if o != "--graph"]
-        if unknown:
-            raise UsageError(f"%%compare: unknown option {' '.join(unknown)} (known: --graph)")
         try:
-            return run_compare(cell, ipython.user_ns, graph="--graph" in options)
+            return run_compare(cell, ipython.user_ns, **parse_options(line))
         except CompareError as error:
             raise UsageError(str(error)) from None
 

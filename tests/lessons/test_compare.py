@@ -1,10 +1,12 @@
 """The %%compare cell magic, run in a real IPython shell."""
+import re
+
 import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from static_copies import pictures_in
 
-from lessons.compare import CompareError, format_seconds, split_sections
+from lessons.compare import COLD_CAPTION, CompareError, format_seconds, split_sections
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +103,52 @@ def test_cells_without_sections_or_with_bad_options_are_usage_errors(shell):
         shell.run_cell_magic("compare", "", "x = 1\n")
     with pytest.raises(UsageError, match="unknown option"):
         shell.run_cell_magic("compare", "--fast", "# pytorch\n1\n")
+    with pytest.raises(UsageError, match="--time must be one of none, warm, cold"):
+        shell.run_cell_magic("compare", "--time=hot", "# pytorch\n1\n")
+    with pytest.raises(UsageError, match="unknown option --repeat=x"):
+        shell.run_cell_magic("compare", "--time=warm --repeat=x", "# pytorch\n1\n")
+    with pytest.raises(UsageError, match="--repeat must be at least 1"):
+        shell.run_cell_magic("compare", "--time=warm --repeat=0", "# pytorch\n1\n")
+
+
+TIME = re.compile(r"\d+(\.\d+)? (µs|ms)")
+
+
+def test_no_time_is_shown_unless_asked_for(shell):
+    result = shell.run_cell_magic("compare", "", CELL)
+    html = result._repr_mimebundle_()["text/html"]
+    for shown in (repr(result), html):
+        assert not TIME.search(shown), shown
+        assert "cold" not in shown and "warm" not in shown
+    assert all(s.reruns == [] for s in result.sections)
+
+
+def test_a_cold_time_is_captioned_as_one_cold_run(shell):
+    result = shell.run_cell_magic("compare", "--time=cold", CELL)
+    text, html = repr(result), result._repr_mimebundle_()["text/html"]
+    assert text.startswith(f"({COLD_CAPTION})\n")
+    assert COLD_CAPTION == "one cold run: includes imports and first-call work, see lesson 08"
+    assert html.count(COLD_CAPTION) == 1
+    for s in result.sections:
+        label = f"one cold run: {format_seconds(s.seconds)}"
+        assert f"── {s.title} ({label}) ──" in text and label in html
+
+
+def test_warm_time_is_the_median_of_reruns_after_the_shown_run(shell):
+    shell.user_ns["calls"] = []
+    cell = ("# pytorch\ncalls.append('pytorch'); print('ran')\n"
+            "# minigrad\ncalls.append('minigrad'); 1 / 0\n")
+    result = shell.run_cell_magic("compare", "--time=warm --repeat=3", cell)
+    torch_section, minigrad_section = result.sections
+    # the shown run plus three reruns; a section that fails is not rerun
+    assert shell.user_ns["calls"] == ["pytorch"] * 4 + ["minigrad"]
+    assert torch_section.stdout == "ran\n"                      # reruns print nothing
+    assert len(torch_section.reruns) == 3 and minigrad_section.reruns == []
+    median = sorted(torch_section.reruns)[1]
+    text = repr(result)
+    assert f"── PyTorch (warm: {format_seconds(median)}, median of 3 reruns) ──" in text
+    assert "── minigrad ──" in text and "ZeroDivisionError" in text
+    assert "cold" not in text
 
 
 def test_split_sections_rules():
