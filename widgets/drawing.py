@@ -1,6 +1,8 @@
 """Draw a computation graph (plain data, see `graph_sources`) as SVG markup.
 
-Op nodes are white pills labelled with the op; tensor nodes are boxes labelled with
+Inputs are on the left and the result on the right, unless that would make the picture
+wider than `MAX_WIDTH` px (where a notebook would shrink its labels below 11 px): such a
+graph runs top to bottom instead. Op nodes are white pills labelled with the op; tensor nodes are boxes labelled with
 their name or role, shape and dtype, coloured by role. The node a stepper stands on
 carries the class `fl-current`; tensors that have received a gradient show it.
 
@@ -15,14 +17,19 @@ from html import escape
 
 from .layout import layered_layout
 
+# The fills are those of JupyterLab's --jp-warn-color2, --jp-brand-color3 and
+# --jp-success-color2, which are the same light colours in its light and dark themes, so
+# dark labels read on them in both; graphview.css maps each role to its variable.
+# Intermediates (the many) and ops stay neutral: the page's background and text colour.
 ROLE_COLOURS = {
-    "parameter": "#f6bd60",     # a leaf that needs a gradient (weights)
-    "input": "#d9dde1",         # a leaf without a gradient (data)
-    "intermediate": "#a8d8ea",
-    "output": "#95d5b2",
+    "parameter": "#ffb74d",     # a leaf that needs a gradient (weights)
+    "input": "#bbdefb",         # a leaf without a gradient (data)
+    "intermediate": "#ffffff",
+    "output": "#81c784",
 }
 OP_FILL, INK, CURRENT, GRAD = "#ffffff", "#2b2d42", "#e63946", "#7b2cbf"
-MARGIN, CHAR = 24, 7.2
+MARGIN, CHAR, NOTE_CHAR = 24, 7.2, 6.4
+MAX_WIDTH = 900      # fits a notebook's output area at a 1400 px window, labels unshrunk
 
 
 def _size(node):
@@ -77,6 +84,19 @@ def _tooltip(node):
     return "\n".join(lines)
 
 
+def _notes(node, values):
+    """What is written under a tensor's box: its mean (if asked) and its gradient's size."""
+    notes = []
+    if node["kind"] != "tensor":
+        return notes
+    if values and node.get("value", {}).get("numel"):
+        notes.append(f"mean {_fmt(node['value']['mean'])}")
+    if node.get("grad"):
+        g = node["grad"]
+        notes.append(f"∇ max|g| {_fmt(max(abs(g['min']), abs(g['max'])))}")
+    return notes
+
+
 def graph_key(graph):
     """A short fingerprint of the graph's structure (so a view can keep its zoom when
     only colours or highlights change)."""
@@ -92,20 +112,39 @@ def render_svg(graph, highlight=None, title=None, values=False):
         return ('<svg class="fl-graph" xmlns="http://www.w3.org/2000/svg" width="240" '
                 f'height="40"><text class="fl-ink" x="8" y="24" fill="{INK}">'
                 '(empty graph)</text></svg>')
-    sizes = {n["id"]: _size(n) for n in nodes}
-    positions, (width, height) = layered_layout(nodes, edges, column_gap=150)
+    sizes = {}
+    for n in nodes:         # a box is at least as wide as the note written under it
+        w, h = _size(n)
+        note = " · ".join(_notes(n, values))
+        sizes[n["id"]] = (max(w, NOTE_CHAR * len(note) + 8), h)
     widest = max(w for w, _ in sizes.values())
     top = MARGIN + (22 if title else 0) + 18          # room for the title and legend
-    ox, oy = MARGIN + widest / 2, top + 24
     legend_w = sum(24 + CHAR * len(role) + 10 for role in ROLE_COLOURS)
     note_w = CHAR * len((graph.get("note") or "").strip())
-    total_w = max(width + widest, legend_w, note_w, CHAR * len(title or "")) + 2 * MARGIN
+    at_least = max(legend_w, note_w, CHAR * len(title or ""))
+
+    positions, (width, height) = layered_layout(nodes, edges, column_gap=150)
+    down = width + widest + 2 * MARGIN > MAX_WIDTH
+    if down:
+        rows = layered_layout(nodes, edges, row_gap=84,
+                              widths={nid: w for nid, (w, _) in sizes.items()})
+        down = rows[1][0] < width + widest
+        if down:
+            positions, (width, height) = rows
+    if down:
+        ox, oy = MARGIN, top + 34
+        total_w = max(width, at_least) + 2 * MARGIN
+        ox += (total_w - 2 * MARGIN - width) / 2
+    else:
+        ox, oy = MARGIN + widest / 2, top + 24
+        total_w = max(width + widest, at_least) + 2 * MARGIN
     total_h = height + oy + 32 + MARGIN
 
     out = [f'<svg class="fl-graph" xmlns="http://www.w3.org/2000/svg" '
            f'viewBox="0 0 {total_w:.0f} {total_h:.0f}" width="{total_w:.0f}" '
            'style="max-width:100%;height:auto" '
-           f'data-key="{graph_key(graph)}" data-framework="{escape(graph.get("framework", ""))}" '
+           f'data-key="{graph_key(graph)}" data-direction="{"down" if down else "right"}" '
+           f'data-framework="{escape(graph.get("framework", ""))}" '
            f'font-family="sans-serif" font-size="12">',
            '<defs><marker id="fl-arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" '
            f'markerHeight="7" orient="auto"><path class="fl-ink" d="M0,0 L8,4 L0,8 z" fill="{INK}"/></marker></defs>',
@@ -118,17 +157,26 @@ def render_svg(graph, highlight=None, title=None, values=False):
         y += 22
     x = MARGIN
     for role, colour in ROLE_COLOURS.items():
-        out.append(f'<rect x="{x}" y="{y + 2}" width="12" height="12" rx="2" fill="{colour}" '
-                   f'stroke="{INK}" stroke-width="0.5"/><text class="fl-ink" x="{x + 16}" '
+        out.append(f'<rect class="fl-swatch fl-role-{role}" x="{x}" y="{y + 2}" width="12" '
+                   f'height="12" rx="2" fill="{colour}" stroke="{INK}" stroke-width="0.5"/>'
+                   f'<text class="fl-ink" x="{x + 16}" '
                    f'y="{y + 12}" fill="{INK}">{role}</text>')
         x += 24 + CHAR * len(role) + 10
 
+    noted = {n["id"]: bool(_notes(n, values)) for n in nodes}
     for e in edges:
         (x1, y1), (x2, y2) = positions[e["source"]], positions[e["target"]]
-        x1, x2 = x1 + ox + sizes[e["source"]][0] / 2, x2 + ox - sizes[e["target"]][0] / 2
-        y1, y2, mid = y1 + oy, y2 + oy, (x1 + x2) / 2
-        out.append(f'<path class="fl-edge fl-ink" d="M{x1:.1f},{y1:.1f} C{mid:.1f},{y1:.1f} '
-                   f'{mid:.1f},{y2:.1f} {x2:.1f},{y2:.1f}" fill="none" stroke="{INK}" '
+        x1, x2, y1, y2 = x1 + ox, x2 + ox, y1 + oy, y2 + oy
+        if down:        # from the bottom of one box (below its note) to the top of the next
+            below = 16 if noted[e["source"]] else 0
+            y1, y2 = y1 + sizes[e["source"]][1] / 2 + below, y2 - sizes[e["target"]][1] / 2
+            mid = (y1 + y2) / 2
+            curve = f"M{x1:.1f},{y1:.1f} C{x1:.1f},{mid:.1f} {x2:.1f},{mid:.1f} {x2:.1f},{y2:.1f}"
+        else:           # from the right side of one box to the left side of the next
+            x1, x2 = x1 + sizes[e["source"]][0] / 2, x2 - sizes[e["target"]][0] / 2
+            mid = (x1 + x2) / 2
+            curve = f"M{x1:.1f},{y1:.1f} C{mid:.1f},{y1:.1f} {mid:.1f},{y2:.1f} {x2:.1f},{y2:.1f}"
+        out.append(f'<path class="fl-edge fl-ink" d="{curve}" fill="none" stroke="{INK}" '
                    f'stroke-opacity="0.55" marker-end="url(#fl-arrow)"/>')
 
     for n in nodes:
@@ -161,14 +209,10 @@ def render_svg(graph, highlight=None, title=None, values=False):
                        f'{escape(_tensor_title(n))}</text>')
             out.append(f'<text x="{w / 2:.1f}" y="31" text-anchor="middle" fill="{INK}" '
                        f'fill-opacity="0.8">{escape(_tensor_detail(n))}</text>')
-            notes = []
-            if values and n.get("value", {}).get("numel"):
-                notes.append(f"mean {_fmt(n['value']['mean'])}")
-            if n.get("grad"):
-                notes.append(f"∇ max|g| {_fmt(max(abs(n['grad']['min']), abs(n['grad']['max'])))}")
+            notes = _notes(n, values)
             if notes:
                 out.append(f'<text x="{w / 2:.1f}" y="{h + 12}" text-anchor="middle" '
-                           f'fill="{GRAD}" font-size="10" class="fl-grad-note">'
+                           f'fill="{GRAD}" font-size="11" class="fl-grad-note">'
                            f'{escape(" · ".join(notes))}</text>')
         out.append("</g>")
     if graph.get("note"):

@@ -1,4 +1,5 @@
-"""A layered layout for computation graphs: inputs on the left, the loss on the right.
+"""A layered layout for computation graphs: inputs on the left, the loss on the right
+(or, for a graph too long to read across the page, inputs at the top, the loss below).
 
 The classic recipe (Sugiyama et al., 1981), kept small:
 1. rank: a node's column is the length of the longest path reaching it, so every edge
@@ -6,15 +7,21 @@ The classic recipe (Sugiyama et al., 1981), kept small:
 2. order: within a column, sort nodes by the mean row of their neighbours in the
    previous column, sweeping left-to-right then right-to-left a few times, which
    untangles most crossings;
-3. place: columns at fixed spacing, rows centred.
+3. place: columns at fixed spacing, rows centred; or, top to bottom, each layer a row
+   of boxes side by side, centred.
 """
 from collections import defaultdict
 
 SWEEPS = 4
 
 
-def layered_layout(nodes, edges, column_gap=170, row_gap=64):
-    """Positions {node id: (x, y)} of node centres, and the drawing's (width, height)."""
+def layered_layout(nodes, edges, column_gap=170, row_gap=64, widths=None, gap=24):
+    """Positions {node id: (x, y)} of node centres, and the drawing's (width, height).
+
+    Left to right by default: layer c is the column at x = c * column_gap, and the
+    width and height span the node centres. Given `widths` ({node id: box width}), top
+    to bottom instead: layer r is the row at y = r * row_gap, its boxes `gap` apart, and
+    the width spans the boxes' edges (the widest row), the height the rows' centres."""
     ids = [n["id"] for n in nodes]
     succ, pred = defaultdict(list), defaultdict(list)
     for e in edges:
@@ -37,6 +44,8 @@ def layered_layout(nodes, edges, column_gap=170, row_gap=64):
             now = {nid: i for i, nid in enumerate(order[c])}
             order[c] = sorted(order[c], key=lambda n: _barycentre(n, neighbours, row, now[n]))
 
+    if widths is not None:
+        return _rows(order, widths, row_gap, gap)
     tallest = max((len(col) for col in order), default=0)
     positions = {}
     for c, col in enumerate(order):
@@ -46,6 +55,18 @@ def layered_layout(nodes, edges, column_gap=170, row_gap=64):
     width = max(len(order) - 1, 0) * column_gap
     height = max(tallest - 1, 0) * row_gap
     return positions, (width, height)
+
+
+def _rows(order, widths, row_gap, gap):
+    spans = [sum(widths[nid] for nid in row) + gap * (len(row) - 1) for row in order]
+    widest = max(spans, default=0)
+    positions = {}
+    for r, (row, span) in enumerate(zip(order, spans)):
+        x = (widest - span) / 2
+        for nid in row:
+            positions[nid] = (x + widths[nid] / 2, r * row_gap)
+            x += widths[nid] + gap
+    return positions, (widest, max(len(order) - 1, 0) * row_gap)
 
 
 def _longest_path_ranks(ids, succ, pred):

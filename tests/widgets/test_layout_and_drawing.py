@@ -60,3 +60,57 @@ def test_gradients_show_on_the_tensors_that_have_them():
     with_grad = {el.get("data-id") for el in root.iter(SVG + "g") if "fl-has-grad" in el.get("class", "")}
     expected = {n["id"] for n in g["nodes"] if n["kind"] == "tensor" and n.get("grad")}
     assert with_grad == expected and len(expected) == 4      # the four parameters
+
+
+def _chain(n):
+    """A graph n ops long: too wide to read left to right in a notebook."""
+    x = mg.ones(3, requires_grad=True)
+    y = x
+    for _ in range(n):
+        y = (y * 1.5).tanh()
+    return mg.graph(y.sum(), names={"x": x})
+
+
+def test_rows_layout_puts_each_layer_below_the_last_without_overlaps():
+    g = _chain(6)
+    widths = {n["id"]: 100 + 10 * i for i, n in enumerate(g["nodes"])}
+    pos, (width, height) = layered_layout(g["nodes"], g["edges"], row_gap=80, widths=widths,
+                                          gap=24)
+    assert all(pos[e["target"]][1] - pos[e["source"]][1] >= 80 for e in g["edges"])
+    boxes = sorted((y, x - widths[n] / 2, x + widths[n] / 2) for n, (x, y) in pos.items())
+    for (y1, _, right), (y2, left, _) in zip(boxes, boxes[1:]):
+        assert y1 != y2 or left - right >= 24                 # same row: 24 px apart
+    assert min(l for _, l, _ in boxes) >= 0 and max(r for _, _, r in boxes) <= width
+    assert height == 80 * (len({y for y, _, _ in boxes}) - 1)
+
+
+def _font_sizes(root):
+    return [float(el.get("font-size")) for el in root.iter() if el.get("font-size")]
+
+
+def test_a_graph_too_wide_for_a_notebook_runs_top_to_bottom_at_full_size():
+    from widgets.drawing import MAX_WIDTH
+    short, long = render_svg(_chain(0)), render_svg(_chain(8), title="eight steps")
+    assert ET.fromstring(short).get("data-direction") == "right"
+    root = ET.fromstring(long)
+    assert root.get("data-direction") == "down"
+    assert float(root.get("width")) <= MAX_WIDTH
+    assert min(_font_sizes(root)) >= 11                   # no label under 11 px at 1:1
+    # every edge leaves a box downwards: its curve ends below where it starts
+    for path in root.iter(SVG + "path"):
+        if "fl-edge" in path.get("class", ""):
+            numbers = [float(v) for v in path.get("d").replace("M", " ").replace("C", " ")
+                       .replace(",", " ").split()]
+            assert numbers[-1] > numbers[1]
+
+
+def test_a_box_is_as_wide_as_the_note_under_it():
+    model, loss = _mlp_loss()
+    loss.backward()
+    g = mg.graph(loss, names=dict(model.named_parameters()))
+    root = ET.fromstring(render_svg(g, values=True))
+    for group in root.iter(SVG + "g"):
+        note = [t for t in group.iter(SVG + "text") if t.get("class") == "fl-grad-note"]
+        if note:
+            box = float(next(group.iter(SVG + "rect")).get("width"))
+            assert box >= 6.4 * len(note[0].text), note[0].text
