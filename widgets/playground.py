@@ -136,6 +136,8 @@ class Config:
         fields = {f.name: f.type for f in dataclasses.fields(cls)}
         for key, value in urllib.parse.parse_qsl((query or "").lstrip("?"),
                                                  keep_blank_values=True):
+            if key in VOILA_KEYS:
+                continue
             if key not in fields:
                 messages.append(f"the link has an unknown setting {key!r}, ignored "
                                 f"(known: {', '.join(fields)})")
@@ -159,6 +161,10 @@ _HINTS = {"depth": "0 hidden layers is a linear model",
           "batch": "the number of examples per step",
           "steps": "how long to train",
           "seed": "any whole number"}
+
+
+# What Voila itself reads from the page's address (?theme=dark), not app settings.
+VOILA_KEYS = ("theme", "template")
 
 
 def _format_value(value) -> str:
@@ -687,8 +693,7 @@ class Playground:
         self.graph.show(loss, model=model)
         self.graph_title.value = (
             '<div class="fl-pg-graph-title"><b>The model as a computation graph</b> '
-            f"(minigrad's record of one step's forward pass on a batch of {len(X)}; "
-            "scroll to zoom, drag to pan)</div>")
+            f"(minigrad's record of one step's forward pass on a batch of {len(X)})</div>")
 
     @property
     def sizes(self) -> tuple[int, ...]:

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import contrast_problems
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "notebooks" / "app.ipynb"
@@ -154,3 +155,16 @@ def test_the_page_url_holds_the_configuration(page, expect, app_url):
     expect(other.locator(".fl-pg-dataset select")).to_have_value("Moons")
     expect(other.locator(".fl-pg-lr input")).to_have_value("0.1")
     expect(other.locator(".fl-pg-link")).to_have_attribute("href", shared)
+
+
+def test_the_dark_theme_keeps_every_text_readable(page, expect, app_url, tmp_path):
+    """Voila's ?theme=dark: the app's own colours follow JupyterLab's theme variables;
+    after training, axe-core finds no serious contrast problem anywhere in the app."""
+    open_app(page, expect, app_url, "theme=dark&dataset=moons&framework=minigrad&steps=30")
+    assert page.evaluate("() => document.body.dataset.jpThemeLight") == "false"
+    expect(page.locator(".fl-pg-message")).to_have_count(0)      # theme is not a setting
+    page.locator("button.fl-pg-train").click()
+    expect(page.locator(".fl-pg-state")).to_have_text("done: 30 steps", timeout=TRAINING_TIMEOUT_MS)
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.screenshot(path=str(tmp_path / "playground-dark.png"), full_page=True)
+    assert contrast_problems(page, ".fl-playground") == []

@@ -66,6 +66,10 @@ def test_a_broken_link_keeps_the_defaults_and_says_why():
     assert "'mnist', which is not one of spirals, moons, circles, digits" in problems[3]
 
 
+def test_what_voila_reads_from_the_address_is_not_an_app_setting():
+    assert Config.from_query("theme=dark&width=5&template=lab") == (Config(width=5), [])
+
+
 @pytest.mark.parametrize("settings, complaint", [
     ({"width": 0}, "width must be between 1 and 256, not 0"),
     ({"depth": 7}, "depth must be between 0 and 6"),
