@@ -9,6 +9,8 @@ does not pull in PyTorch or TensorFlow:
 - ``lessons.models``: the same MLP and small CNN in PyTorch, Keras and minigrad, with
   weights moved between them in PyTorch's names and layouts.
 - ``lessons.debugging``: a central-difference gradient check.
+- ``lessons.serving``: a model server in the standard library (JSON over HTTP on
+  127.0.0.1), for any function from an array to an array.
 - ``lessons.tensorboard_logs``: TensorBoard event files read back without a server.
 - ``lessons.training``: the same training loop for PyTorch and minigrad, and Keras's
   ``fit`` and custom ``train_step`` set up to take exactly the same steps.
