@@ -33,11 +33,18 @@ teach: $(STAMP)
 
 # The Playground web app: Voila runs notebooks/app.ipynb and shows its widgets, never its
 # code, and lets the page do nothing but use them. A preheated kernel has started and run
-# the app's imports before anyone asks, which takes that out of the visitor's wait. Voila
-# prints the address (the first free port from APP_PORT up); tests/browser serves it the same way.
+# the app's imports before anyone asks, which takes that out of the visitor's wait. A
+# page's kernel is shut down when the page closes; one whose page went away without
+# closing (a crashed tab, a lost connection) is culled after 10 idle minutes without a
+# connection (a connected page's kernel, and the preheated one, never are). Voila
+# prints the address (the first free port from APP_PORT up); tests/browser serves it
+# with these options (APP_VOILA).
 APP_PORT ?= 8866
+APP_VOILA := --preheat_kernel=True --pool_size=1 \
+  --MappingKernelManager.cull_idle_timeout=600 --MappingKernelManager.cull_interval=60 \
+  --MappingKernelManager.cull_connected=False
 app: $(STAMP)
-	$(BIN)/voila notebooks/app.ipynb --port=$(APP_PORT) --preheat_kernel=True --pool_size=1
+	$(BIN)/voila notebooks/app.ipynb --port=$(APP_PORT) $(APP_VOILA)
 
 # Installs Chromium when it is missing and we are root; otherwise only says so.
 chromium:

@@ -18,15 +18,22 @@ they do not, the frameworks really differ. Each panel draws the other frameworks
 curves in grey behind its own, so the comparison is on screen.
 
 - Training runs in a background thread: Stop, Reset and the other widgets answer while
-  it runs, and the charts are redrawn a few times a second, not at every step.
+  it runs, and the charts are redrawn a few times a second, not at every step. The
+  batches are drawn as training reaches them (``Batches``), so memory does not grow
+  with the number of steps.
 - PyTorch and TensorFlow are imported when a run first needs them, inside that thread,
-  so the app shows up in the time it takes to import minigrad and ipywidgets.
+  so the app shows up in the time it takes to import minigrad and ipywidgets; while
+  they load, the status says so and the progress bar is striped.
+- Next to Train the app says how long the set-up will take (``estimate_seconds``), from
+  per-step costs measured on a 2-core machine (``STEP_COST``), corrected by the step
+  times this kernel has measured itself.
 - The settings live in the page's query string (``?dataset=moons&width=8``), as in
   TensorFlow Playground, so a link opens the same set-up. ``Config`` reads and writes
   it; ``PageLink`` (a small anywidget) rewrites the browser's address as settings
   change. Voila hands the query string to the kernel; ``query_string()`` fetches it.
 - Nothing raises into the page: a bad setting, a loss that becomes NaN or a framework
-  that cannot be imported turns into a message, and the app stays usable.
+  that cannot be imported turns into a message, shown once (a framework's own trouble
+  in its panel), and the app stays usable.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ import math
 import os
 import pathlib
 import struct
+import sys
 import threading
 import time
 import urllib.parse
@@ -95,7 +103,10 @@ class Config:
 
     CHOICES = {"dataset": tuple(DATASETS), "framework": tuple(FRAMEWORK_CHOICES),
                "activation": ACTIVATIONS, "optimizer": OPTIMIZERS}
-    RANGES = {"depth": (0, 6), "width": (1, 256), "batch": (1, 2048), "steps": (1, 100_000),
+    # The largest legal set-up (the digits, 6 hidden layers of 128, batches of 512, 5000
+    # steps, all three frameworks) is the slowest; the limits keep it to a few minutes
+    # on a 2-core machine (estimate_seconds says how long before it starts).
+    RANGES = {"depth": (0, 6), "width": (1, 128), "batch": (1, 512), "steps": (1, 5000),
               "seed": (0, 2**31 - 1)}
     LR_RANGE = (1e-6, 100.0)
 
@@ -220,6 +231,139 @@ def load_data(name: str, seed: int = 0) -> Data:
                 extent=(x0, x1, y0, y1), grid=grid)
 
 
+class Batches:
+    """The mini-batches of ``lessons.training.batch_order(n, batch_size, epochs, seed)``,
+    the same indices in the same order, drawn as training reaches them: ``batches[step]``
+    is the index array of step ``step`` (from 0). Only the current epoch's order (n
+    indices) is kept, so memory does not grow with the number of steps; asking for an
+    earlier epoch than the current one draws the orders again from the seed."""
+
+    def __init__(self, n: int, batch_size: int, seed: int = 0):
+        self.n, self.batch_size, self.seed = n, batch_size, seed
+        self.per_epoch = -(-n // batch_size)  # the last batch of an epoch holds the rest
+        self._restart()
+
+    def _restart(self) -> None:
+        self._rng, self._epoch, self._order = np.random.default_rng(self.seed), -1, None
+
+    def __getitem__(self, step: int) -> np.ndarray:
+        epoch, i = divmod(step, self.per_epoch)
+        if epoch < self._epoch:
+            self._restart()
+        while self._epoch < epoch:
+            self._order = self._rng.permutation(self.n)
+            self._epoch += 1
+        return self._order[i * self.batch_size:(i + 1) * self.batch_size]
+
+
+# ------------------------------------------------------------------------- time
+
+
+# Milliseconds per training step of an MLP on one CPU thread, as a fixed cost, a cost
+# per layer, and a cost per million multiply-adds of the batch through the weights
+# (batch x the sum of fan_in x fan_out: the forward pass; the backward pass and the
+# update grow with it). Fitted by ``measure_step_costs()`` to steps timed on the
+# project's 2-core x86 machine (shared with other work; the fastest of five medians of
+# eight steps per set-up, the frameworks taking turns), 2026-12-07: the model is within
+# a factor of 1.5 of most set-ups. A kernel that has trained corrects these by the
+# times it measured itself (``Playground._speed``).
+STEP_COST = {"minigrad": (0.2124, 0.0804, 0.1109),
+             "torch": (0.471, 0.1423, 0.127),
+             "tensorflow": (0.776, 0.0966, 0.1108)}
+# Seconds to import PyTorch, TensorFlow and Keras in a fresh kernel (the first Train
+# that needs them), median of three cold imports on the same machine.
+LOAD_SECONDS = {"torch": 2.9, "tensorflow": 7.4}
+# The loop around the steps (batch indexing, redrawing the charts a few times a second)
+# adds to the steps' own time: whole runs in the app took 0.9 to 1.8 times the modelled
+# steps (four set-ups, from one framework on the spirals to all three on the largest
+# model), 1.2 in the middle.
+LOOP_OVERHEAD = 1.2
+
+
+def multiply_adds(sizes: tuple[int, ...], batch: int) -> float:
+    """Multiply-adds of one forward pass of a batch through an MLP's weights."""
+    return batch * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def step_ms(framework: str, sizes: tuple[int, ...], batch: int) -> float:
+    """Modelled milliseconds of one training step (see STEP_COST)."""
+    fixed, per_layer, per_million = STEP_COST[framework]
+    return fixed + per_layer * (len(sizes) - 1) + per_million * multiply_adds(sizes, batch) / 1e6
+
+
+def estimate_seconds(frameworks, sizes: tuple[int, ...], batch: int, steps: int,
+                     speed: dict | None = None) -> float:
+    """Seconds that ``steps`` steps of ``frameworks`` (side by side, as the app trains
+    them) take, loading left out. ``batch`` is the batch as trained (no larger than the
+    training set); ``speed`` scales a framework's modelled time (measured / modelled,
+    1 where unknown)."""
+    ms = sum(step_ms(f, sizes, batch) * (speed or {}).get(f, 1.0) for f in frameworks)
+    return steps * ms / 1e3 * LOOP_OVERHEAD
+
+
+def measure_step_costs(frameworks=FRAMEWORKS, repeats: int = 5) -> dict:
+    """Time training steps over the legal set-ups' range and fit STEP_COST to them:
+    ``{framework: (fixed, per_layer, per_million)}``, plus ``"rows"``, what was timed
+    (sizes, batch, ms per framework). Each set-up's time is the fastest of ``repeats``
+    medians of eight steps (warm-up left out), so a machine busy with other work
+    disturbs it less; the frameworks take turns step by step, as in the app (which
+    makes small steps slower than timed one framework at a time). Takes about two
+    minutes on two cores."""
+    import minigrad
+
+    rng = np.random.default_rng(0)
+    shapes = [(0, 1)] + [(d, w) for d in (1, 3, 6) for w in (16, 64, 128)]
+    rows = []
+    set_ups = [(io, shape, b) for io in ((2, 2), (64, 10)) for shape in shapes
+               for b in (32, 128, 512)]
+    for (inputs, outputs), (depth, width), batch in set_ups:
+        sizes = (inputs, *[width] * depth, outputs)
+        minigrad.manual_seed(0)
+        weights = get_weights(mlp("minigrad", sizes, "relu"))
+        X = rng.standard_normal((batch, inputs)).astype(np.float32)
+        y = rng.integers(0, outputs, batch)
+        runs = [FrameworkRun(framework) for framework in frameworks]
+        for run in runs:
+            run.setup(Config(lr=1e-4), sizes, weights)
+        medians = {run.framework: [] for run in runs}
+        for repeat in range(repeats + 1):  # the first round is the warm-up
+            for _ in range(8):
+                for run in runs:  # interleaved, as the app trains them
+                    run.step(X, y)
+            if repeat:
+                for run in runs:
+                    medians[run.framework].append(float(np.median(run.seconds[-8:])) * 1e3)
+        rows.append({"sizes": sizes, "batch": batch,
+                     **{f: min(m) for f, m in medians.items()}})
+    fitted = {"rows": rows}
+    for framework in frameworks:
+        A = np.array([[1.0, len(r["sizes"]) - 1, multiply_adds(r["sizes"], r["batch"]) / 1e6]
+                      for r in rows])
+        t = np.array([r[framework] for r in rows])
+        # relative errors count alike: a small set-up off by half matters as a big one does
+        coef = np.linalg.lstsq(A / t[:, None], np.ones(len(t)), rcond=None)[0]
+        fitted[framework] = tuple(round(float(max(c, 0.0)), 4) for c in coef)
+    return fitted
+
+
+def loaded(framework: str) -> bool:
+    """Whether this process has imported the framework already."""
+    return framework == "minigrad" or sys.modules.get(
+        "tensorflow" if framework == "tensorflow" else "torch") is not None
+
+
+def duration_text(seconds: float) -> str:
+    """'under a second', 'about 7 s', 'about 40 s', 'about 3 min', for a person."""
+    if seconds < 1:
+        return "under a second"
+    if seconds < 10:
+        return f"about {seconds:.0f} s"
+    if seconds < 90:
+        return f"about {5 * round(seconds / 5):.0f} s"
+    minutes = seconds / 60
+    return f"about {minutes:.0f} min" if minutes >= 10 else f"about {round(minutes * 2) / 2:g} min"
+
+
 # ------------------------------------------------------------------------- one framework
 
 
@@ -231,6 +375,8 @@ class FrameworkRun:
         self.losses: list[float] = []
         self.seconds: list[float] = []      # wall time of each step
         self.error: str | None = None       # why this framework stopped, if it did
+        self.diverged = False               # it stopped because its loss diverged
+        self.stopped_at: int | None = None  # the step at which it stopped
         self.model = None
 
     def setup(self, config: Config, sizes: tuple[int, ...], weights: dict) -> None:
@@ -243,6 +389,8 @@ class FrameworkRun:
             torch_with_threads(1)
         elif self.framework == "tensorflow":
             tensorflow_with_threads(1)
+        else:
+            _numpy_with_one_thread()
         self.model = mlp(self.framework, sizes, config.activation)
         set_weights(self.model, weights)
         make = _keras_step if self.framework == "tensorflow" else _torch_like_step
@@ -263,6 +411,17 @@ class FrameworkRun:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return predict(self.model, X)
+
+
+def _numpy_with_one_thread() -> None:
+    """NumPy's BLAS (minigrad's matrix products) on one thread, as the other frameworks
+    are: with two, a 2-core machine busy with anything else made minigrad's steps two to
+    four times slower, not faster. threadpoolctl comes with scikit-learn."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(limits=1, user_api="blas")
 
 
 def _torch_like_step(model, framework, optimizer, lr):
@@ -504,6 +663,10 @@ class Playground:
         self._generation = 0           # bumped by every reset: an older thread stops writing
         self._status = ""
         self._syncing = False
+        self._batches: Batches | None = None
+        self._speed: dict[str, float] = {}   # measured / modelled step time, per framework
+        self._started: float | None = None   # when the current training began (monotonic)
+        self._took: float | None = None      # seconds the last training took
         self._build_controls()
         self._build_results()
         self.container = w.VBox([self.style, self.controls, self.status_bar,
@@ -550,8 +713,10 @@ class Playground:
             button.layout = w.Layout(width="96px")
             button.on_click(lambda _b, act=action: act())
         self.link = PageLink(rewrite_url=_under_voila())
+        self.estimate = w.HTML()
+        self.estimate.add_class("fl-pg-estimate")
         rows = [w.HBox([self.dataset, self.framework, self.train_button, self.stop_button,
-                        self.reset_button, self.link]),
+                        self.reset_button, self.estimate, self.link]),
                 w.HBox([self.depth, self.width, self.activation, self.optimizer, self.lr,
                         self.batch, self.steps])]
         for row in rows:
@@ -640,6 +805,7 @@ class Playground:
             self._thread = threading.Thread(target=self._train, args=(self._generation,),
                                             name="Playground", daemon=True)
             self._status = "starting"
+            self._started, self._took = time.monotonic(), None
             self._thread.start()
         self._update()
         if wait:
@@ -663,6 +829,7 @@ class Playground:
             self._generation += 1
             self.runs, self.step, self.messages = {}, 0, []
             self._status = ""
+            self._started = self._took = None
             self._prepare_model()
         self._update()
 
@@ -673,6 +840,7 @@ class Playground:
         import minigrad.nn.functional as F
 
         self.data, self.initial_weights, self._initial_p1 = None, None, None
+        self._batches = None
         config = self.config
         if config.problems():
             self.graph.svg = self.graph.message = self.graph_title.value = ""
@@ -683,6 +851,7 @@ class Playground:
             self.messages.append(f"could not load the {DATASETS[config.dataset]} data: "
                                  f"{type(exc).__name__}: {exc}")
             return
+        self._batches = Batches(len(self.data.X), config.batch, config.seed)
         minigrad.manual_seed(config.seed)
         model = mlp("minigrad", self.sizes, config.activation)
         self.initial_weights = get_weights(model)
@@ -702,7 +871,7 @@ class Playground:
         return (inputs, *[self.config.width] * self.config.depth, outputs)
 
     def _train(self, generation: int) -> None:
-        config, data = self.config, self.data
+        config, data, batches = self.config, self.data, self._batches
 
         def current():
             return generation == self._generation
@@ -713,25 +882,27 @@ class Playground:
                     continue
                 with self._lock:
                     if current():
-                        self._status = f"loading {LABELS[framework]}…"
+                        self._status = (f"loading {LABELS[framework]} (first time only, "
+                                        f"{duration_text(LOAD_SECONDS[framework])})…"
+                                        if not loaded(framework) else
+                                        f"setting up {LABELS[framework]}…")
                 self._update()
                 run = self._start_run(framework, config)
                 with self._lock:
                     if current():
                         self.runs[framework] = run
-            batches = [idx for epoch in batch_order(len(data.X), config.batch,
-                                                    -(-config.steps * config.batch // len(data.X)),
-                                                    config.seed)
-                       for idx in epoch]
-            self._status = "training"
+            with self._lock:
+                if current():
+                    self._status = "training"
             last_drawn = 0.0
             while not self._stop.is_set() and current() and self.step < config.steps:
-                live = [r for r in self.runs.values() if r.error is None]
+                live = self._live_runs()
                 if not live:
                     break
                 idx = batches[self.step]
+                X, y = data.X[idx], data.y[idx]
                 for run in live:
-                    self._train_step(run, data.X[idx], data.y[idx], self.step + 1)
+                    self._train_step(run, X, y, self.step + 1)
                 with self._lock:
                     if not current():
                         break
@@ -748,10 +919,26 @@ class Playground:
             with self._lock:
                 if current():
                     self._status = ("done" if self.step >= config.steps else
+                                    "failed" if not self._live_runs() else
                                     "stopped" if self.step else "")
+                    self._took = time.monotonic() - self._started
+                    self._learn_speed()
             if self._thread is threading.current_thread():
                 self._thread = None
             self._update()
+
+    def _live_runs(self) -> list[FrameworkRun]:
+        """The chosen frameworks' runs that can still train."""
+        return [r for f, r in self.runs.items() if r.error is None and f in self.config.frameworks]
+
+    def _learn_speed(self) -> None:
+        """How much slower (or faster) than STEP_COST this kernel's steps are, per framework,
+        from the step times it measured: the next estimates use it."""
+        batch = min(self.config.batch, len(self.data.X))
+        for framework, run in self.runs.items():
+            ms = run.step_ms()
+            if ms is not None and len(run.seconds) > 2 * TIMED_AFTER:
+                self._speed[framework] = ms / step_ms(framework, self.sizes, batch)
 
     def _start_run(self, framework: str, config: Config) -> FrameworkRun:
         """A FrameworkRun, or one whose ``error`` says why the framework cannot train."""
@@ -766,29 +953,29 @@ class Playground:
             run.error = (f"{LABELS[framework]} could not be loaded ({type(exc).__name__}: "
                          f"{exc}), so it is left out; the other frameworks still train. "
                          "Install it with: pip install -e '.[frameworks]'")
-            with self._lock:
-                self.messages.append(run.error)
         return run
 
     def _train_step(self, run: FrameworkRun, X, y, step: int) -> None:
-        """One step of ``run``; a framework that fails or diverges stops with a message."""
+        """One step of ``run``; a framework that fails or diverges stops, and its panel
+        says why."""
         try:
             with np.errstate(all="ignore"):  # overflow is reported below, not printed
                 loss = run.step(X, y)
         except Exception as exc:
-            run.error = f"{LABELS[run.framework]} failed at step {step}: {type(exc).__name__}: {exc}"
-        else:
-            first = run.losses[0]
-            if math.isfinite(loss) and loss <= DIVERGED * first:
-                return
-            grew = (f"became {loss}" if not math.isfinite(loss) else
-                    f"grew from {first:.3g} to {loss:.3g}")
-            run.error = (f"{LABELS[run.framework]}'s loss {grew} at step {step}: training "
-                         f"diverged, because the learning rate {self.config.lr:g} is too large "
-                         f"for this model. Lower it (try {self.config.lr / 10:g}); that starts "
-                         "again from the initial weights.")
-        with self._lock:
-            self.messages.append(run.error)
+            run.error = (f"{LABELS[run.framework]} failed at step {step}: "
+                         f"{type(exc).__name__}: {exc}")
+            run.stopped_at = step
+            return
+        first = run.losses[0]
+        if math.isfinite(loss) and loss <= DIVERGED * first:
+            return
+        grew = (f"became {loss}" if not math.isfinite(loss) else
+                f"grew from {first:.3g} to {loss:.3g}")
+        run.error = (f"{LABELS[run.framework]}'s loss {grew} at step {step}: training "
+                     f"diverged, because the learning rate {self.config.lr:g} is too large "
+                     f"for this model. Lower it (try {self.config.lr / 10:g}); that starts "
+                     "again from the initial weights.")
+        run.diverged, run.stopped_at = True, step
 
     # --- drawing ---------------------------------------------------------------------------
 
@@ -800,12 +987,20 @@ class Playground:
             for control in (self.dataset, self.framework, self.depth, self.width,
                             self.activation, self.optimizer, self.lr, self.batch, self.steps):
                 control.disabled = running
-            self.train_button.disabled = running or bool(problems) or self.initial_weights is None
+            self.train_button.disabled = (running or bool(problems) or self.initial_weights is None
+                                          or self._nothing_left_to_train())
             self.stop_button.disabled = not running
             self.link.query = config.to_query()
+            loading = running and self._status != "training"
             self.progress.max = max(config.steps, 1)
-            self.progress.value = min(self.step, config.steps)
+            self.progress.value = self.progress.max if loading else min(self.step, config.steps)
+            if loading:
+                self.progress.add_class("fl-pg-loading")
+            else:
+                self.progress.remove_class("fl-pg-loading")
+            self.progress.bar_style = "danger" if self._status == "failed" and not running else ""
             self.status.value = self._status_html(running)
+            self.estimate.value = self._estimate_html(running, problems)
             lines = [*problems, *self._link_messages, *self.messages]
             self.message.value = "".join(f'<div class="fl-pg-message">{escape(m)}</div>'
                                          for m in dict.fromkeys(lines))
@@ -816,19 +1011,67 @@ class Playground:
             if self.panels.children != children:
                 self.panels.children = children
 
+    def _nothing_left_to_train(self) -> bool:
+        """Every chosen framework has stopped for good (diverged, failed, not installed)."""
+        return all(f in self.runs and self.runs[f].error for f in self.config.frameworks)
+
     def _status_html(self, running: bool) -> str:
         steps = self.config.steps
+        stopped = [r for f, r in self.runs.items() if r.error and f in self.config.frameworks]
         if running and self._status != "training":
             text = self._status
         elif running:
             text = f"training: step {self.step} of {steps} (one CPU thread per framework)"
         elif self._status == "done":
             text = f"done: {self.step} steps"
+            if stopped:
+                text += (f"; {' and '.join(LABELS[r.framework] for r in stopped)} stopped "
+                         "early (see the panel)")
+        elif self._status == "failed" and any(r.diverged for r in stopped):
+            text = (f"training stopped at step {self.step}: the loss diverged. Lower the "
+                    f"learning rate (try {self.config.lr / 10:g}) and press Train")
+        elif self._status == "failed":
+            text = (f"training stopped at step {self.step}: "
+                    f"{' and '.join(LABELS[r.framework] for r in stopped)} could not go on "
+                    "(see the panel)")
         elif self._status == "stopped":
             text = f"stopped at step {self.step} of {steps}: Train goes on"
         else:
             text = "ready: press Train"
         return f'<span class="fl-pg-state" data-step="{self.step}">{escape(text)}</span>'
+
+    def _estimate_html(self, running: bool, problems: list[str]) -> str:
+        """How long the set-up will take (before), about how long is left (while it
+        trains), how long it took (after)."""
+        config = self.config
+        if problems or self.data is None or (self._status == "failed" and not running):
+            return ""
+        if not running and self._took is not None and self.step >= config.steps:
+            text, title = f"took {_elapsed_text(self._took)}", "the time training took"
+        else:
+            chosen = [f for f in config.frameworks
+                      if not (f in self.runs and self.runs[f].error)]
+            batch = min(config.batch, len(self.data.X))
+            speed = dict(self._speed)
+            for framework, run in self.runs.items():
+                ms = run.step_ms()
+                if ms is not None and run.error is None:  # this run's own recent steps
+                    speed[framework] = ms / step_ms(framework, self.sizes, batch)
+            estimate = estimate_seconds(chosen, self.sizes, batch, config.steps - self.step,
+                                        speed)
+            text = duration_text(estimate)
+            if running and self._status == "training":
+                text += " left"
+            else:
+                text += (f" for {len(chosen)} frameworks" if len(chosen) > 1 else "")
+                text += " to go on" if self.step else ""
+                to_load = [f for f in chosen if f not in self.runs and not loaded(f)]
+                if to_load:
+                    text += (f", plus {duration_text(sum(LOAD_SECONDS[f] for f in to_load))} "
+                             f"to load {' and '.join(LABELS[f] for f in to_load)} the first time")
+            title = ("estimated from per-step times measured on a 2-core machine, corrected "
+                     "by the times measured here")
+        return f'<span class="fl-pg-eta" title="{escape(title)}">{escape(text)}</span>'
 
     def _panel_html(self, framework: str) -> str:
         run = self.runs.get(framework)
@@ -886,3 +1129,7 @@ def _ms_text(ms: float | None) -> str:
     if ms is None:
         return "time per step: …"
     return f"{ms:.2f} ms per step" if ms < 10 else f"{ms:.0f} ms per step"
+
+
+def _elapsed_text(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"

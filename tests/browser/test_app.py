@@ -9,20 +9,39 @@ panel draws its loss as ``polyline.fl-pg-curve[data-framework=...]`` whose
 
 ``FL_PLAYGROUND_SCREENSHOT=docs/playground.png`` makes the three-framework test train
 longer (300 steps) and save a picture of the trained app there (the one in the README).
+
+Each test closes its pages as a visitor closes a tab (``beforeunload`` runs), so every
+test also goes through the page's kernel shutdown; the first test counts the kernels.
 """
 
 import os
 import re
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 from conftest import contrast_problems
 
+psutil = pytest.importorskip("psutil")
+
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "notebooks" / "app.ipynb"
-# The Makefile's `app` target serves the app with the same options.
-PREHEAT = ("--preheat_kernel=True", "--pool_size=1")
+MAKEFILE = ROOT / "Makefile"
+
+
+def make_app_options():
+    """The Voila options of the Makefile's `app` target (its APP_VOILA variable), so the
+    tests serve the app exactly as `make app` does."""
+    text = MAKEFILE.read_text().replace("\\\n", " ")
+    match = re.search(r"^APP_VOILA\s*:?=(.*)$", text, flags=re.M)
+    assert match, "the Makefile defines APP_VOILA for its app target"
+    return tuple(match.group(1).split())
+
+
+PREHEAT = make_app_options()
+POOL_SIZE = int(next(o.split("=")[1] for o in PREHEAT if o.startswith("--pool_size=")))
 SCREENSHOT = os.environ.get("FL_PLAYGROUND_SCREENSHOT")
 STDERR_OUTPUT = '[data-mime-type="application/vnd.jupyter.stderr"]'
 TRAINING_TIMEOUT_MS = 60_000  # the first run with all three imports PyTorch and TensorFlow
@@ -31,6 +50,66 @@ TRAINING_TIMEOUT_MS = 60_000  # the first run with all three imports PyTorch and
 @pytest.fixture(scope="module")
 def app_url(voila):
     return voila(APP, *PREHEAT)
+
+
+@pytest.fixture(scope="module")
+def app_server(voila, app_url):
+    """The VoilaServer behind ``app_url``: its log and its folder (which holds its
+    kernels' connection files)."""
+    (server,) = [s for s in voila.servers.values() if s.url == app_url]
+    return server
+
+
+@pytest.fixture(autouse=True)
+def close_pages_as_a_visitor_does(request):
+    """After a test that passed, close its pages with their beforeunload handlers (Voila
+    shuts the kernel down there), and wait until they have closed."""
+    # Asked for here, the page is torn down after this fixture's own teardown.
+    page = request.getfixturevalue("page") if "page" in request.fixturenames else None
+    yield
+    report = getattr(request.node, "fl_report_call", None)
+    if page is None or report is None or report.failed:
+        return  # a failed test's page stays open for the failure's screenshot
+    for open_page in list(page.context.pages):
+        if open_page.url.startswith("http"):
+            close_when_ready(open_page)
+
+
+def close_when_ready(page):
+    """Close ``page`` as a visitor closes a tab, once the app has set its ``_xsrf``
+    cookie (the app's first widget does it as it renders: a tab closed within the moment
+    before that leaves its kernel to the culler)."""
+    page.wait_for_function("() => document.cookie.includes('_xsrf=')", timeout=15_000)
+    with page.expect_event("close"):
+        page.close(run_before_unload=True)
+
+
+def kernels(server):
+    """The kernel processes of ``server`` (their connection files lie in its folder)."""
+    found = []
+    marker = str(server.workdir)
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or ())
+        if "ipykernel" in cmdline and marker in cmdline:
+            found.append(process)
+    return found
+
+
+def kernel_of(page, server):
+    """The kernel process behind a page of the app."""
+    kernel_id = page.evaluate(
+        "() => JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId")
+    (process,) = [p for p in kernels(server) if kernel_id in " ".join(p.cmdline())]
+    return kernel_id, process
+
+
+def until(condition, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
 
 
 def open_app(page, expect, url, query=""):
@@ -55,6 +134,53 @@ def curve(page, framework):
 def steps_drawn(page, framework):
     value = curve(page, framework).get_attribute("data-steps")
     return int(value) if value else 0
+
+
+def test_a_closed_page_shuts_its_kernel_down(page, expect, app_url, app_server):
+    """Four visits, each closing its tab: each visit's kernel is shut down within
+    seconds, and the server is left with its pool of preheated kernels only."""
+    visits = 4
+    assert until(lambda: len(kernels(app_server)) == POOL_SIZE, timeout=60)
+    context, visited = page.context, []
+    for _ in range(visits):
+        visit = context.new_page()
+        open_app(visit, expect, app_url)
+        kernel_id, process = kernel_of(visit, app_server)
+        visited.append(kernel_id)
+        close_when_ready(visit)
+        assert until(lambda: not process.is_running(), timeout=10), \
+            f"kernel {kernel_id} still runs after its page closed"
+    assert until(lambda: len(kernels(app_server)) == POOL_SIZE, timeout=15), \
+        f"{len(kernels(app_server))} kernels run after {visits} visits, not {POOL_SIZE}"
+    log = app_server.log()
+    for kernel_id in visited:
+        assert f"Kernel shutdown: {kernel_id}" in log
+    assert " 403 " not in log, "the server refused a request:\n" + "\n".join(
+        line for line in log.splitlines() if " 403 " in line)
+    # XSRF protection still holds for everything else: a post without the token is refused.
+    (pool_kernel,) = kernels(app_server)
+    pool_id = re.search(r"kernel-([0-9a-f-]+)\.json", " ".join(pool_kernel.cmdline())).group(1)
+    request = urllib.request.Request(f"{app_url}voila/api/shutdown/{pool_id}", data=b"",
+                                     method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 403 and pool_kernel.is_running()
+
+
+def test_a_kernel_left_behind_is_culled(page, expect, voila):
+    """A tab that dies without closing (no beforeunload, so no shutdown request): the
+    server's culler shuts its idle, disconnected kernel down. The same options as make
+    app, with the idle timeout cut to seconds."""
+    options = [o for o in PREHEAT if "cull_idle_timeout" not in o and "cull_interval" not in o]
+    url = voila(APP, *options, "--MappingKernelManager.cull_idle_timeout=3",
+                "--MappingKernelManager.cull_interval=1")
+    (server,) = [s for s in voila.servers.values() if s.url == url]
+    open_app(page, expect, url)
+    kernel_id, process = kernel_of(page, server)
+    page.close()  # no beforeunload: the page is gone, its kernel is not told
+    assert until(lambda: not process.is_running(), timeout=30), "the idle kernel was not culled"
+    assert re.search(rf"Culling 'idle' kernel .*{kernel_id}", server.log())
+    assert until(lambda: len(kernels(server)) == POOL_SIZE, timeout=30)  # the pool is kept
 
 
 def test_app_loads_with_widgets_only(page, expect, app_url):
@@ -82,7 +208,8 @@ def test_training_on_spirals_with_minigrad_fills_the_loss_chart(page, expect, ap
 
 
 def test_stop_and_reset_answer_while_training(page, expect, app_url):
-    open_app(page, expect, app_url, "framework=minigrad&steps=100000")
+    open_app(page, expect, app_url,
+             "framework=minigrad&dataset=digits&depth=6&width=128&batch=512&steps=5000")
     page.locator("button.fl-pg-train").click()
     expect(curve(page, "minigrad")).to_have_count(1, timeout=TRAINING_TIMEOUT_MS)
     first = steps_drawn(page, "minigrad")
@@ -124,7 +251,7 @@ def test_an_invalid_width_shows_a_message_and_the_app_recovers(page, expect, app
     width.fill("0")
     width.press("Enter")
     message = page.locator(".fl-pg-message")
-    expect(message).to_contain_text("width must be between 1 and 256, not 0")
+    expect(message).to_contain_text("width must be between 1 and 128, not 0")
     expect(page.locator("button.fl-pg-train")).to_be_disabled()
     width.fill("8")
     width.press("Enter")
@@ -168,3 +295,67 @@ def test_the_dark_theme_keeps_every_text_readable(page, expect, app_url, tmp_pat
     page.set_viewport_size({"width": 1400, "height": 1000})
     page.screenshot(path=str(tmp_path / "playground-dark.png"), full_page=True)
     assert contrast_problems(page, ".fl-playground") == []
+
+
+def test_the_largest_set_up_says_what_it_loads_and_stays_under_1_gb(page, expect, app_url,
+                                                                   app_server):
+    """All three frameworks, the digits, the largest model, batch and steps: the app says
+    how long it will take before it starts, shows that PyTorch and TensorFlow are loading
+    (a striped bar), and its kernel stays under 1 GB of resident memory while it loads
+    them and during its first seconds of training."""
+    open_app(page, expect, app_url,
+             "dataset=digits&framework=all&depth=6&width=128&batch=512&steps=5000")
+    expect(page.locator(".fl-pg-eta")).to_have_text(re.compile(
+        r"about \d+(\.\d)? (s|min) for 3 frameworks, plus about \d+ s to load PyTorch "
+        r"and TensorFlow the first time"))
+    _, kernel = kernel_of(page, app_server)
+    page.locator("button.fl-pg-train").click()
+    state = page.locator(".fl-pg-state")
+    expect(state).to_contain_text(
+        re.compile(r"loading PyTorch \(first time only, about \d+ s\)…"))
+    expect(page.locator(".fl-pg-loading .progress-bar")).to_have_count(1)
+    peak = 0
+    deadline = time.monotonic() + 90
+    training_since = None
+    while time.monotonic() < deadline:
+        peak = max(peak, kernel.memory_info().rss)
+        if training_since is None and state.inner_text().startswith("training: step"):
+            training_since = time.monotonic()
+        if training_since is not None and time.monotonic() - training_since > 8:
+            break
+        time.sleep(0.1)
+    assert training_since is not None, f"never trained: {state.inner_text()}"
+    expect(page.locator(".fl-pg-loading .progress-bar")).to_have_count(0)
+    expect(page.locator(".fl-pg-eta")).to_have_text(re.compile(r"(about .*|under a second) left"))
+    page.locator("button.fl-pg-stop").click()
+    expect(state).to_contain_text("stopped at step")
+    print(f"kernel peak RSS, largest set-up, loading + 8 s of training: {peak / 2**20:.0f} MiB")
+    assert peak < 2**30, f"the kernel reached {peak / 2**20:.0f} MiB"
+
+
+def test_a_diverging_loss_is_said_once_and_the_status_says_why(page, expect, app_url):
+    open_app(page, expect, app_url, "framework=minigrad&optimizer=adam&lr=100&steps=50")
+    page.locator("button.fl-pg-train").click()
+    state = page.locator(".fl-pg-state")
+    expect(state).to_contain_text("the loss diverged. Lower the learning rate (try 10)")
+    expect(page.locator(".fl-pg-message")).to_have_count(1)
+    expect(page.locator(".fl-pg-panel .fl-pg-message")).to_contain_text("training diverged")
+    expect(page.locator("button.fl-pg-train")).to_be_disabled()
+    lr = page.locator(".fl-pg-lr input")
+    lr.fill("0.03")
+    lr.press("Enter")
+    expect(state).to_have_text("ready: press Train")
+    expect(page.locator(".fl-pg-message")).to_have_count(0)
+
+
+def test_binder_culls_idle_kernels_as_make_app_does():
+    """Binder's Jupyter server reads binder/app/ (binder/start puts it on
+    JUPYTER_CONFIG_PATH); its kernel culling is make app's."""
+    import json
+
+    config = json.loads((ROOT / "binder" / "app" / "jupyter_server_config.json").read_text())
+    binder = {f"--MappingKernelManager.{k}={v}".replace("=False", "=false").lower()
+              for k, v in config["MappingKernelManager"].items()}
+    make_app = {o.lower() for o in PREHEAT if o.startswith("--MappingKernelManager.")}
+    assert binder == make_app and len(make_app) == 3
+    assert "/binder/app" in (ROOT / "binder" / "start").read_text()

@@ -6,17 +6,21 @@ import html
 import io
 import re
 import sys
+import threading
 import time
+import tracemalloc
 import urllib.parse
 import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
 
+import widgets.playground as playground
 from lessons.models import mlp, set_weights
-from lessons.training import train
-from widgets.playground import (GRID, Config, PageLink, Playground, boundary_colors,
-                                confusion_chart, confusion_matrix, load_data, loss_chart, png,
+from lessons.training import batch_order, train
+from widgets.playground import (FRAMEWORKS, GRID, Batches, Config, FrameworkRun, PageLink,
+                                Playground, boundary_colors, confusion_chart, confusion_matrix,
+                                duration_text, estimate_seconds, load_data, loss_chart, png,
                                 query_string)
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -71,9 +75,12 @@ def test_what_voila_reads_from_the_address_is_not_an_app_setting():
 
 
 @pytest.mark.parametrize("settings, complaint", [
-    ({"width": 0}, "width must be between 1 and 256, not 0"),
+    ({"width": 0}, "width must be between 1 and 128, not 0"),
+    ({"width": 129}, "width must be between 1 and 128, not 129"),
     ({"depth": 7}, "depth must be between 0 and 6"),
     ({"batch": 0}, "batch must be between"),
+    ({"batch": 513}, "batch must be between 1 and 512"),
+    ({"steps": 5001}, "steps must be between 1 and 5000"),
     ({"lr": 0.0}, "learning rate must be between"),
     ({"lr": float("nan")}, "learning rate must be between"),
     ({"dataset": "mnist"}, "dataset must be one of spirals, moons, circles, digits"),
@@ -114,7 +121,7 @@ def test_widgets_and_link_follow_each_other():
 def test_an_invalid_width_shows_a_message_and_blocks_training_until_fixed():
     app = Playground()
     app.width.value = 0
-    assert "width must be between 1 and 256, not 0" in messages(app)
+    assert "width must be between 1 and 128, not 0" in messages(app)
     assert app.train_button.disabled
     app.train()
     assert not app.running and app.runs == {}
@@ -123,6 +130,10 @@ def test_an_invalid_width_shows_a_message_and_blocks_training_until_fixed():
 
 
 # --- training ------------------------------------------------------------------------------
+
+# The largest legal model on the digits: thousands of steps take minutes, so a test can
+# stop, go on and reset while it trains.
+SLOW = "steps=5000&dataset=digits&depth=6&width=128&batch=512"
 
 
 def torch_reference(app, steps):
@@ -163,13 +174,13 @@ def test_all_three_frameworks_take_the_same_steps():
 
 
 def test_stop_reset_and_train_again_while_it_runs():
-    app = Playground("framework=minigrad&steps=100000", refresh_seconds=0.05)
+    app = Playground(f"framework=minigrad&{SLOW}", refresh_seconds=0.05)
     app.train()
     until(lambda: app.step > 5)
     app.stop()
     assert app.wait(timeout=10)
     stopped_at = app.step
-    assert 5 < stopped_at < 100000 and "stopped at step" in app.status.value
+    assert 5 < stopped_at < 5000 and "stopped at step" in app.status.value
     app.train()  # goes on where it stopped
     until(lambda: app.step > stopped_at + 5)
     app.reset()  # while training
@@ -194,16 +205,34 @@ def test_changing_the_model_resets_but_more_steps_go_on():
     assert app.step == 0 and app.runs == {}
 
 
-def test_a_diverging_learning_rate_stops_with_a_message_and_the_app_recovers():
+def everything_shown(app):
+    """All the text the app shows: status, estimate, messages and panels."""
+    return html.unescape(app.status.value + app.estimate.value + app.message.value
+                         + "".join(c.value for c in app.panels.children))
+
+
+def test_a_diverging_learning_rate_stops_with_one_message_and_the_app_recovers():
     app = Playground("framework=minigrad&optimizer=adam&lr=100&steps=50")
     app.train(wait=True)
     run = app.runs["minigrad"]
-    assert run.error is not None and app.step < 50
-    assert "diverged" in messages(app) and "learning rate 100 is too large" in messages(app)
-    app.lr.value = 0.03
+    assert run.error is not None and run.diverged and app.step == run.stopped_at < 50
+    # Said once, in minigrad's panel, not again above the panels.
+    assert everything_shown(app).count("learning rate 100 is too large") == 1
+    assert "learning rate 100 is too large" in html.unescape(app.panel_widgets["minigrad"].value)
     assert messages(app) == ""
+    # The status says training stopped and why, and Train agrees: there is nothing to go
+    # on with until the learning rate changes.
+    status = html.unescape(app.status.value)
+    assert f"training stopped at step {app.step}: the loss diverged" in status
+    assert "Lower the learning rate (try 10)" in status and "goes on" not in status
+    assert app.train_button.disabled and app.progress.bar_style == "danger"
+    app.train(wait=True)
+    assert app.step == run.stopped_at  # Train did nothing
+    app.lr.value = 0.03
+    assert not app.train_button.disabled and "ready" in app.status.value
     app.train(wait=True)
     assert app.step == 50 and app.runs["minigrad"].error is None
+    assert app.progress.bar_style == ""
 
 
 def test_a_nan_loss_is_reported():
@@ -212,8 +241,9 @@ def test_a_nan_loss_is_reported():
     app.runs["minigrad"]._step = lambda X, y: float("nan")  # what an overflowing step returns
     app.set(steps=3)
     app.train(wait=True)
-    assert "minigrad's loss became nan at step 2" in messages(app)
-    assert app.step == 2 and "stopped at step 2 of 3" in app.status.value
+    assert "minigrad's loss became nan at step 2" in html.unescape(
+        app.panel_widgets["minigrad"].value)
+    assert app.step == 2 and "training stopped at step 2: the loss diverged" in app.status.value
 
 
 def test_a_framework_that_cannot_be_imported_is_left_out(monkeypatch):
@@ -221,11 +251,107 @@ def test_a_framework_that_cannot_be_imported_is_left_out(monkeypatch):
     monkeypatch.setitem(sys.modules, "keras", None)
     app = Playground("framework=all&steps=4")
     app.train(wait=True)
-    assert "TensorFlow could not be loaded" in messages(app)
     assert app.runs["tensorflow"].error and not app.runs["tensorflow"].losses
     assert len(app.runs["minigrad"].losses) == len(app.runs["torch"].losses) == 4
     assert "could not be loaded" in app.panel_widgets["tensorflow"].value
-    assert not app.train_button.disabled and "done: 4 steps" in app.status.value
+    assert everything_shown(app).count("TensorFlow could not be loaded") == 1
+    assert "done: 4 steps; TensorFlow stopped early" in html.unescape(app.status.value)
+    app.set(steps=6)  # the others go on
+    assert not app.train_button.disabled
+    app.train(wait=True)
+    assert len(app.runs["torch"].losses) == 6
+
+
+# --- batches, time and loading ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("n, batch", [(320, 32), (320, 300), (1438, 512), (10, 3), (5, 8)])
+def test_batches_are_lessons_batch_order_drawn_lazily(n, batch):
+    epochs = 4
+    expected = [idx for epoch in batch_order(n, batch, epochs, seed=7) for idx in epoch]
+    batches = Batches(n, batch, seed=7)
+    assert [batches[i].tolist() for i in range(len(expected))] == [e.tolist() for e in expected]
+    # Out of order (Stop, Reset, a later step first) it still answers the same.
+    for i in (len(expected) - 1, 0, 5 % len(expected), 2):
+        assert batches[i].tolist() == expected[i].tolist()
+
+
+def test_batches_take_memory_for_one_epoch_however_many_steps():
+    """The whole order of 5000 (or 100000) steps used to be built up front; now a batch
+    is drawn when it is needed and only the current epoch's order is kept."""
+    n, batch = 1438, 512                      # the digits' training set, the largest batch
+    bound = 8 * (n + batch) * 2 + 8192        # int64 indices: the epoch, a batch, slack
+
+    def peak(first_step):
+        batches = Batches(n, batch, seed=0)
+        batches[first_step]                   # jump there first (draws and drops epochs)
+        tracemalloc.start()
+        try:
+            for step in range(first_step, first_step + 100):
+                batches[step]
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    near, far = peak(0), peak(100_000)
+    assert near < bound and far < bound, (near, far, bound)
+    # What building every epoch's order up front costs for 100000 steps, for scale:
+    # 100000 batches of 512 indices, 400 MB, where the lazy source stays under 40 kB.
+    assert 100_000 * batch * 8 > 10_000 * bound
+
+
+def test_durations_read_as_a_person_would_say_them():
+    assert [duration_text(s) for s in (0.4, 3.2, 41, 44, 95, 150, 1300)] == [
+        "under a second", "about 3 s", "about 40 s", "about 45 s", "about 1.5 min",
+        "about 2.5 min", "about 22 min"]
+
+
+def test_the_slowest_legal_set_up_is_estimated_at_a_few_minutes():
+    largest = Config(dataset="digits", framework="all", depth=6, width=128, batch=512,
+                     steps=5000)
+    assert largest.problems() == []
+    sizes = (64, *[128] * 6, 10)
+    seconds = estimate_seconds(largest.frameworks, sizes, 512, largest.steps)
+    assert 60 < seconds < 300, seconds
+    # more steps, more frameworks or a bigger batch never take less time
+    assert estimate_seconds(["minigrad"], sizes, 512, 5000) < seconds
+    assert estimate_seconds(FRAMEWORKS, sizes, 256, 5000) < seconds
+    assert estimate_seconds(FRAMEWORKS, sizes, 512, 2500) == pytest.approx(seconds / 2)
+
+
+def test_the_estimate_is_shown_next_to_train_and_names_what_loads(monkeypatch):
+    monkeypatch.setattr(playground, "loaded", lambda framework: framework == "minigrad")
+    app = Playground("framework=all&steps=500")
+    row = app.controls.children[0].children  # Train, Stop, Reset, then the estimate
+    assert row.index(app.estimate) == row.index(app.train_button) + 3
+    text = html.unescape(app.estimate.value)
+    assert re.search(r"(about \d+(\.\d)? (s|min)|under a second) for 3 frameworks, plus about "
+                     r"\d+ s to load PyTorch and TensorFlow the first time", text), text
+    app.set(framework="minigrad")
+    assert "for 3 frameworks" not in app.estimate.value and "to load" not in app.estimate.value
+    app.set(steps=20)
+    app.train(wait=True)
+    assert re.fullmatch(r"took \d+ s", html.unescape(re.sub("<[^>]+>", "", app.estimate.value)))
+
+
+def test_loading_a_framework_says_so_with_a_striped_bar(monkeypatch):
+    monkeypatch.setattr(playground, "loaded", lambda framework: framework == "minigrad")
+    seen = []
+    setup = FrameworkRun.setup
+
+    def watched_setup(run, *args):
+        seen.append((run.framework, html.unescape(app.status.value),
+                     "fl-pg-loading" in app.progress._dom_classes,
+                     app.progress.value == app.progress.max))
+        setup(run, *args)
+
+    monkeypatch.setattr(FrameworkRun, "setup", watched_setup)
+    app = Playground("framework=torch&steps=3")
+    app.train(wait=True)
+    ((framework, status, striped, full),) = seen
+    assert framework == "torch" and striped and full
+    assert re.search(r"loading PyTorch \(first time only, about \d+ s\)…", status), status
+    assert "fl-pg-loading" not in app.progress._dom_classes and "done: 3 steps" in app.status.value
 
 
 # --- data and pictures ----------------------------------------------------------------------
