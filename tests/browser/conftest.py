@@ -15,9 +15,6 @@ Fixtures:
 - ``voila_url`` (module): ``voila(NOTEBOOK)`` for a test module that sets ``NOTEBOOK``.
 - ``expect``: Playwright's ``expect``, as a fixture so that test modules import (and
   skip cleanly) without Playwright installed.
-- ``contrast_problems(page, selector)``: axe-core's serious and critical colour-contrast
-  violations inside ``selector`` (axe-core comes from npm into ``.cache/``; without it
-  the test is skipped, or fails under ``CI=true``).
 - ``page`` (function): a fresh page in its own browser context. Requests that leave
   127.0.0.1 are aborted on the spot (the tests never need the internet, and Voila's page
   asks a CDN for Font Awesome), and the page's console errors are kept.
@@ -84,24 +81,6 @@ def unavailable(what, how):
         pytest.fail(f"CI=true, so browser tests must run, but {what} is missing; "
                     f"install it: {how}", pytrace=False)
     pytest.skip(f"browser tests need {what}; to enable them: {how}")
-
-
-AXE = ROOT / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
-
-
-def contrast_problems(page, selector):
-    """axe-core's serious and critical colour-contrast violations in `selector`, each
-    as 'rule: the elements it names'."""
-    if not AXE.is_file():
-        unavailable("axe-core", "make test installs it with npm "
-                                "(or: npm install --prefix .cache/npm axe-core@4)")
-    page.add_script_tag(path=str(AXE))
-    return page.evaluate("""async (selector) => {
-        const r = await axe.run({include: [[selector]]},
-                                {runOnly: {type: 'rule', values: ['color-contrast']}});
-        return r.violations.filter(v => ['serious', 'critical'].includes(v.impact))
-                .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '));
-    }""", selector)
 
 
 @pytest.fixture(scope="session")

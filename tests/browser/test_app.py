@@ -22,7 +22,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import contrast_problems
+from accessibility import contrast_problems
 
 psutil = pytest.importorskip("psutil")
 

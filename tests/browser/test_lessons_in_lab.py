@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import contrast_problems
+from accessibility import contrast_problems
 from lab_server import TOKEN, LearnerLab
 
 ROOT = Path(__file__).resolve().parents[2]
