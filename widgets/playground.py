@@ -9,7 +9,10 @@ A person picks a dataset (two spirals, moons, circles, the 8x8 digits), a model
 (hidden layers, width, activation), a framework or all three, the optimizer, learning
 rate, batch size and number of steps, and presses Train. Each framework gets a panel:
 its loss curve, its time per step, and its decision boundary (2-D sets) or confusion
-matrix (digits). Below them, GraphView draws the model's computation graph.
+matrix (digits). Below them, GraphView draws the model's computation graph. The Code
+tab shows the set-up as three complete programs, in PyTorch, TensorFlow/Keras and
+minigrad, each with a download link (``widgets.programs``): run on their own, they
+print the losses the panels draw.
 
 All frameworks start from the same weights (drawn by minigrad, copied with
 ``lessons.models.set_weights``) and train on the same batches in the same order
@@ -62,6 +65,9 @@ from lessons.training import OPTIMIZERS, batch_order, keras_optimizer, torch_lik
 
 from .charts import COLORS, escape, format_number
 from .graphview import GraphView
+from .programs import FILENAMES as PROGRAM_FILES
+from .programs import LABELS as PROGRAM_LABELS
+from .programs import download_uri, program
 
 _HERE = pathlib.Path(__file__).parent
 
@@ -667,10 +673,16 @@ class Playground:
         self._speed: dict[str, float] = {}   # measured / modelled step time, per framework
         self._started: float | None = None   # when the current training began (monotonic)
         self._took: float | None = None      # seconds the last training took
+        self._code_config: Config | None = None  # the settings the Code tab shows
         self._build_controls()
         self._build_results()
+        self._build_code()
+        self.train_view = w.VBox([self.panels, self.graph_box])
+        self.tabs = w.Tab([self.train_view, self.code], titles=("Train", "Code"))
+        self.tabs.add_class("fl-pg-tabs")
+        self.tabs.observe(self._on_tab, names="selected_index")
         self.container = w.VBox([self.style, self.controls, self.status_bar,
-                                 self.message, self.panels, self.graph_box],
+                                 self.message, self.tabs],
                                 layout=w.Layout(width="100%"))
         self.container.add_class("fl-playground")
         self._show_config(self.config)
@@ -740,6 +752,18 @@ class Playground:
         self.graph = GraphView()
         self.graph_title = w.HTML()
         self.graph_box = w.VBox([self.graph_title, self.graph])
+
+    def _build_code(self) -> None:
+        self.code = w.HTML(layout=w.Layout(width="100%"))
+        self.code.add_class("fl-pg-code")
+
+    def _on_tab(self, change) -> None:
+        """Three programs side by side need more width than the panels: the page may
+        grow as wide as the window while the Code tab shows."""
+        if change["new"] == 1:
+            self.container.add_class("fl-pg-wide")
+        else:
+            self.container.remove_class("fl-pg-wide")
 
     def _show_config(self, config: Config) -> None:
         """Put ``config`` into the widgets without each change resetting the app."""
@@ -1010,6 +1034,32 @@ class Playground:
             children = tuple(self.panel_widgets[f] for f in chosen)
             if self.panels.children != children:
                 self.panels.children = children
+            if config != self._code_config:
+                self.code.value = self._code_html(config, problems)
+                self._code_config = config
+
+    def _code_html(self, config: Config, problems: list[str]) -> str:
+        """The Code tab: the set-up as a program in each framework, side by side."""
+        if problems:
+            return ('<div class="fl-pg-code-note">The programs appear here once the '
+                    "settings above can train.</div>")
+        parts = ['<div class="fl-pg-code-note">This set-up as a program of its own in each '
+                 "framework: it makes the same data, starts from the same initial weights "
+                 "and trains on the same batches as the app, so it prints the losses the "
+                 "panels draw. Download one and run it with <code>python</code>.</div>",
+                 '<div class="fl-pg-programs">']
+        for framework in FRAMEWORKS:
+            text, name = program(framework, config), PROGRAM_FILES[framework]
+            parts.append(
+                f'<div class="fl-pg-program" data-framework="{framework}">'
+                f'<div class="fl-pg-program-head"><span class="fl-pg-dot" '
+                f'style="background:{FRAMEWORK_COLORS[framework]}"></span>'
+                f"<b>{PROGRAM_LABELS[framework]}</b>"
+                f'<a class="fl-pg-download" download="{name}" href="{download_uri(text)}" '
+                f'title="save the program as {name}">⤓ {name}</a></div>'
+                f'<pre class="fl-pg-source">{_highlight(text)}</pre></div>')
+        parts.append("</div>")
+        return "".join(parts)
 
     def _nothing_left_to_train(self) -> bool:
         """Every chosen framework has stopped for good (diverged, failed, not installed)."""
@@ -1117,6 +1167,16 @@ class Playground:
         accuracy = float((y_hat == data.y_test).mean())
         counts = confusion_matrix(data.y_test, y_hat, data.classes) if data.grid is None else None
         return p1, accuracy, counts
+
+
+def _highlight(source: str) -> str:
+    """Python source as HTML, its tokens in spans of Pygments' short class names (``k``
+    keyword, ``s2`` string, ``c1`` comment...), which playground.css colours."""
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import PythonLexer
+
+    return highlight(source, PythonLexer(), HtmlFormatter(nowrap=True))
 
 
 def _p1(logits: np.ndarray) -> np.ndarray:
