@@ -35,7 +35,8 @@ import numpy as np
 from .debugging import numerical_gradient, relative_error
 
 __all__ = ["TimeLimitExceeded", "time_limit", "to_numpy", "assert_close",
-           "compare_with_torch", "gradcheck", "run_kernel"]
+           "compare_with_torch", "gradcheck", "run_kernel", "check_in_subprocess",
+           "cell_hash", "definitions_only"]
 
 
 class TimeLimitExceeded(AssertionError):
@@ -215,3 +216,246 @@ def run_kernel(kernel, *arrays):
     else:
         out = kernel.emulate(*arrays)
     return tuple(to_numpy(o) for o in out) if isinstance(out, tuple) else to_numpy(out)
+
+
+# ------------------------------------------------------------------ grading in a fresh process
+#
+# A test cell runs in the student's kernel, after the student's code: whatever that code
+# rebinds (`compare_with_torch = lambda *a, **k: None`) or patches (`torch.allclose`,
+# this module's functions) would decide the verdict of an ordinary test. So a test cell
+# sends its checks, as the text it holds, to a new Python process together with the given
+# cells (recognised by their hashes) and the student's definitions, and fails exactly
+# when the checks fail there.
+
+GRADING_MODULES = ("builtins", "math", "numpy", "torch", "minigrad", "lessons", "tensorflow",
+                   "keras")
+
+
+def cell_hash(source):
+    """A short hash of a cell's text (surrounding blank space ignored), by which a test cell
+    names the given cells its checks need."""
+    import hashlib
+
+    return hashlib.sha256(source.strip().encode()).hexdigest()[:16]
+
+
+def definitions_only(source):
+    """The top-level imports, ``def``s, ``class``es and assignments to plain names of
+    ``source``: a student's definitions without the statements around them."""
+    import ast
+
+    keep = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+    def plain(target):
+        return isinstance(target, ast.Name) or (
+            isinstance(target, (ast.Tuple, ast.List)) and all(plain(t) for t in target.elts))
+
+    tree = ast.parse(source)
+    tree.body = [node for node in tree.body if isinstance(node, keep)
+                 or (isinstance(node, ast.Assign) and all(plain(t) for t in node.targets))
+                 or (isinstance(node, ast.AnnAssign) and plain(node.target))]
+    return ast.unparse(tree)
+
+
+def _defined_names(source):
+    import ast
+
+    try:
+        tree = ast.parse(definitions_only(source))
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return names
+
+
+def _check_stdlib(*functions):
+    """Fail if a standard-library function this module relies on was replaced by code
+    written elsewhere (in a notebook cell)."""
+    import sysconfig
+
+    stdlib = sysconfig.get_paths()["stdlib"]
+    for fn in functions:
+        code = getattr(fn, "__code__", None)
+        if code is not None and not code.co_filename.startswith(stdlib):
+            raise AssertionError(f"grading cannot run: {fn.__qualname__} was replaced")
+
+
+def check_in_subprocess(what, tests, *, limit, given=(), answers=(), values=()):
+    """Run the checks ``tests`` (Python source) in a new Python process, and fail as they
+    fail there (same exception name, same message).
+
+    That process runs, in order: the notebook's given cells whose ``cell_hash`` is in
+    ``given`` (their text is taken from the kernel's input history and must hash as
+    named), the definitions (``definitions_only``) of the latest cells that define the
+    names in ``answers``, then binds ``values`` (names whose values the kernel holds:
+    numbers, strings). Then every name the given cells defined is bound again as they left
+    it, and ``tests`` runs under ``time_limit(limit, what)``. Nothing the student's code did
+    in the kernel reaches it; a change the student's definitions make to a function or class
+    of NumPy, PyTorch, TensorFlow, Keras, minigrad or ``lessons`` fails the test.
+    """
+    import json
+    import secrets
+    import subprocess
+    import sys
+    import tempfile
+
+    from IPython.core.getipython import get_ipython
+
+    _check_stdlib(subprocess.run, subprocess.Popen.communicate, json.dumps, json.loads,
+                  secrets.token_hex)
+    shell = get_ipython()
+    history = [] if shell is None else [
+        text for text in shell.history_manager.input_hist_raw
+        if text and "check_in_subprocess(" not in text]
+
+    given_sources = []
+    for wanted in given:
+        found = [text for text in history if cell_hash(text) == wanted]
+        if not found:
+            raise AssertionError(f"{what}: run the notebook from the top (a given cell is "
+                                 "missing or was changed)")
+        given_sources.append(found[-1])
+
+    answer_sources = []
+    for name in answers:
+        found = [text for text in history if name in _defined_names(text)]
+        if not found:
+            raise NameError(f"name '{name}' is not defined")
+        if found[-1] not in answer_sources:
+            answer_sources.append(found[-1])
+    answer_sources.sort(key=history.index)
+
+    known = {} if shell is None else shell.user_ns
+    bound = {}
+    for name in values:
+        if name not in known:
+            raise NameError(f"name '{name}' is not defined")
+        value = known[name]
+        if not isinstance(value, (bool, int, float, str, type(None))):
+            raise AssertionError(f"{name} must be a number or a string, not {type(value).__name__}")
+        bound[name] = value
+
+    nonce = secrets.token_hex(16)
+    job = dict(what=what, tests=tests, limit=limit, given=given_sources, given_hashes=list(given),
+               answers=answer_sources, values=bound, nonce=nonce)
+    command = [sys.executable, "-I", "-c", "from lessons.assignments import _grade; _grade()"]
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            done = subprocess.run(command, input=json.dumps(job), capture_output=True, text=True,
+                                  cwd=folder, timeout=limit + 60)
+        except subprocess.TimeoutExpired:
+            raise TimeLimitExceeded(f"{what} did not finish within {limit:g} s (the grading "
+                                    "process was stopped)") from None
+    result = None
+    for line in reversed(done.stdout.splitlines()):
+        try:
+            result = json.loads(line)
+            break
+        except ValueError:
+            continue
+    if not isinstance(result, dict) or result.get("nonce") != nonce:
+        raise AssertionError(f"{what}: the checks ended without a verdict (exit code "
+                             f"{done.returncode}):\n{done.stderr[-2000:]}")
+    if result.get("error"):
+        raise _as_exception(result["error"], result["message"])
+
+
+def _as_exception(name, message):
+    import builtins
+
+    if name == "TimeLimitExceeded":
+        return TimeLimitExceeded(message)
+    cls = getattr(builtins, name, None)
+    if isinstance(cls, type) and issubclass(cls, Exception):
+        return cls(message)
+    return type(name, (AssertionError,), {})(message)
+
+
+def _watched():
+    """{(module or class name, attribute): object} for the functions and classes of the
+    modules the checks rely on, and the methods of their classes."""
+    import sys
+    import types
+    import warnings
+
+    watched = {}
+    with warnings.catch_warnings():  # reading some attributes warns of deprecation
+        warnings.simplefilter("ignore")
+        _watch_modules(watched, sys, types)
+    return watched
+
+
+def _watch_modules(watched, sys, types):
+    for name, module in list(sys.modules.items()):
+        if not isinstance(module, types.ModuleType) or name.split(".")[0] not in GRADING_MODULES:
+            continue
+        for attr, value in list(vars(module).items()):
+            if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, type)):
+                watched[name, attr] = value
+            if isinstance(value, type) and getattr(value, "__module__", None) == name:
+                for key, member in list(vars(value).items()):
+                    if isinstance(member, (types.FunctionType, staticmethod, classmethod, property)):
+                        watched[f"{name}.{value.__qualname__}", key] = member
+
+
+def _check_unchanged(before, when):
+    after = _watched()
+    changed = [f"{owner}.{attr}" for (owner, attr), value in before.items()
+               if after.get((owner, attr), value) is not value]
+    if changed:
+        raise AssertionError(f"{when} replaced {', '.join(sorted(changed)[:5])}: graded code "
+                             "must not change the libraries that check it")
+
+
+def _grade():
+    """The grading process (``python -I -c 'from lessons.assignments import _grade; _grade()'``):
+    reads a job of ``check_in_subprocess`` from stdin, writes its verdict as the last line
+    of stdout. Everything else the cells print goes to stderr."""
+    import builtins
+    import json
+    import os
+    import sys
+
+    job = json.loads(sys.stdin.read())
+    nonce = job.pop("nonce")
+    verdict = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # print() of the cells goes to stderr, not into the verdict
+    sys.stdout = sys.stderr
+    error = message = None
+    try:
+        for text, wanted in zip(job["given"], job["given_hashes"]):
+            if cell_hash(text) != wanted:
+                raise AssertionError("a given cell was changed")
+        namespace = {"__name__": "__main__", "__builtins__": builtins}
+        cells = iter(range(1_000_000))
+
+        def run(text, kind):
+            # from a file, so that tracebacks and tf.function's AutoGraph find the source
+            path = os.path.abspath(f"{kind}_{next(cells)}.py")
+            with open(path, "w") as file:
+                file.write(text)
+            exec(compile(text, path, "exec"), namespace)
+
+        for text in job["given"]:
+            run(text, "given_cell")
+        trusted = dict(namespace)
+        before = _watched()
+        for text in job["answers"]:
+            run(definitions_only(text), "your_answer")
+        namespace.update(job["values"])
+        _check_unchanged(before, "your code")
+        namespace.update(trusted)
+        with time_limit(job["limit"], job["what"]):
+            run(job["tests"], "test_cell")
+        _check_unchanged(before, "your code, while it was tested,")
+    except BaseException as exc:  # noqa: BLE001  (the verdict reports every failure)
+        error, message = type(exc).__name__, str(exc)
+    verdict.write("\n" + json.dumps({"nonce": nonce, "error": error, "message": message}) + "\n")
+    verdict.flush()
+    os._exit(0)

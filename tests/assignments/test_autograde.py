@@ -11,7 +11,14 @@ autogrades four submissions, each executed in a fresh kernel:
   must get exactly the points of those parts' test cells (read from the notebook's
   metadata, not from running anything);
 - for assignment 1 only, "looping": a part whose backward never returns, which must
-  lose that one test (stopped by the test's own time limit) and keep the others.
+  lose that one test (stopped by the test's own time limit) and keep the others;
+- three ways of faking a grade, which must get no more than the untouched version:
+  "rebinding" (the first answer cell rebinds every name the setup cell imported or
+  defined to a no-op, and defines every asked-for name as a no-op), "patching" (it
+  replaces the functions of lessons.assignments, PyTorch's, NumPy's and minigrad's
+  checks, and subprocess.run) and "editing" (every test cell replaced by a `print`,
+  which nbgrader's checksums catch: it puts the test cells back as the instructor wrote
+  them).
 
 Scores come from nbgrader's gradebook. A test cell belongs to the part (solution cell)
 whose grade_id starts its own: `softplus` -> `softplus_forward`, `softplus_backward`.
@@ -157,6 +164,7 @@ def graded(request, tmp_path_factory, nbgrader_path):
                    "partial": filled(student, instructor, PARTIAL[name])}
     if name == "01_minigrad_ops":
         submissions["looping"] = looping_hypot(student, instructor)
+    submissions.update({kind: fake(kind, student, instructor) for kind in FAKES})
     for student_id, nb in submissions.items():
         write(nb, course / "submitted" / student_id / name / notebook)
         check(api.autograde(name, student_id), f"autograde of {student_id}")
@@ -191,6 +199,91 @@ def looping_hypot(student, instructor):
             cell["source"] = text.replace("a, b, out = ctx.saved_tensors",
                                           "while True:  # never returns\n            pass")
     return nb
+
+
+FAKES = ("rebinding", "patching", "editing")
+
+NO_OP = "lambda *args, **kwargs: None"
+PATCHES = f"""
+import contextlib, subprocess
+import numpy, numpy.testing
+import lessons.assignments as _checks
+for _name in dir(_checks):
+    if callable(getattr(_checks, _name)) and not _name.startswith("_") and _name[0].islower():
+        setattr(_checks, _name, {NO_OP})
+_checks.time_limit = lambda *args, **kwargs: contextlib.nullcontext()
+numpy.testing.assert_allclose = numpy.testing.assert_array_equal = {NO_OP}
+numpy.allclose = numpy.array_equal = lambda *args, **kwargs: True
+subprocess.run = {NO_OP}
+try:
+    import torch
+    torch.allclose = torch.equal = lambda *args, **kwargs: True
+    torch.testing.assert_close = {NO_OP}
+except ImportError:
+    pass
+try:
+    import minigrad, minigrad.autograd
+    minigrad.autograd.Op.apply = classmethod(lambda cls, *args, **kwargs: None)
+except ImportError:
+    pass
+"""
+
+
+def rebinding(notebook):
+    """Lines that rebind the checks the setup cell imported from lessons.assignments and the
+    functions it defines (references such as `torch_layer_norm`) to no-ops."""
+    import ast
+
+    setup = next(c for c in notebook["cells"] if c["cell_type"] == "code")
+    names = set()
+    for node in ast.parse(source(setup)).body:
+        if isinstance(node, ast.ImportFrom) and node.module == "lessons.assignments":
+            names |= {a.asname or a.name for a in node.names}
+        elif isinstance(node, ast.FunctionDef):
+            names.add(node.name)
+    names.discard("time_limit")
+    return (f"import contextlib\n{' = '.join(sorted(names))} = {NO_OP}\n"
+            "time_limit = lambda *args, **kwargs: contextlib.nullcontext()\n")
+
+
+def asked_for(instructor):
+    """{solution cell id: the names its solution defines at the top level}."""
+    from lessons.assignments import _defined_names
+
+    return {grade_id: _defined_names(without_markers(source(cell)))
+            for grade_id, cell in solution_cells(instructor).items()}
+
+
+def fake(kind, student, instructor):
+    """The student version with a trick that earned marks before the checks ran apart."""
+    nb = json.loads(json.dumps(student))
+    if kind == "editing":
+        for cell in nb["cells"]:
+            if nbgrader_meta(cell).get("grade"):
+                cell["source"] = 'print("OK")\n'
+        return nb
+    names = asked_for(instructor)
+    first = True
+    for cell in nb["cells"]:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if grade_id not in names:
+            continue
+        text = source(cell)
+        if not names[grade_id] <= _defined(text):   # the stub defines nothing: no-ops
+            text += "".join(f"\n{name} = {NO_OP}" for name in sorted(names[grade_id]))
+            text = text.replace("raise NotImplementedError()", "pass")
+        if first:
+            header = rebinding(instructor) if kind == "rebinding" else PATCHES
+            text = header + "\n" + text
+            first = False
+        cell["source"] = text
+    return nb
+
+
+def _defined(text):
+    from lessons.assignments import _defined_names
+
+    return _defined_names(text)
 
 
 # ------------------------------------------------------------------ the tests
@@ -275,13 +368,44 @@ def test_points_table_matches_the_test_cells(name):
     assert total == sum(points.values())
 
 
+@pytest.mark.parametrize("kind", FAKES)
+def test_a_faked_submission_gets_no_more_than_an_untouched_one(graded, kind):
+    scores = graded["scores"]
+    assert sum(scores[kind].values()) <= sum(scores["untouched"].values()), scores[kind]
+    if kind == "editing":  # nbgrader put the instructor's test cells back before running them
+        autograded = read(graded["course"] / "autograded" / kind / graded["name"]
+                          / f"{graded['name']}.ipynb")
+        tests = {nbgrader_meta(c)["grade_id"]: source(c) for c in autograded["cells"]
+                 if nbgrader_meta(c).get("grade")}
+        assert tests == {nbgrader_meta(c)["grade_id"]: source(c) for c in graded["instructor"]["cells"]
+                         if nbgrader_meta(c).get("grade")}
+
+
 @pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_every_test_cell_has_a_time_limit_and_hidden_tests(name):
+def test_every_test_cell_checks_in_a_new_process_with_hidden_tests(name):
+    """Each test cell reloads lessons.assignments, names the given cells before it by their
+    hashes, and holds visible, then hidden checks."""
+    import ast
+
+    from lessons.assignments import cell_hash
+
     nb = read(COURSE / "source" / name / f"{name}.ipynb")
     parts = list(solution_cells(nb))
+    given = []
     for cell in nb["cells"]:
-        if nbgrader_meta(cell).get("grade"):
-            text = source(cell)
-            part_of(nbgrader_meta(cell)["grade_id"], parts)
-            assert "with time_limit(LIMIT" in text
-            assert "### BEGIN HIDDEN TESTS" in text and "### END HIDDEN TESTS" in text
+        meta = nbgrader_meta(cell)
+        if cell["cell_type"] != "code" or meta.get("solution"):
+            continue
+        if not meta.get("grade"):
+            given.append(cell_hash(source(cell)))
+            continue
+        text = source(cell)
+        part_of(meta["grade_id"], parts)
+        assert "importlib.reload(lessons.assignments).check_in_subprocess(" in text
+        call = next(n for n in ast.walk(ast.parse(text))
+                    if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "check_in_subprocess")
+        keywords = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+        assert keywords["given"] == given, f"{meta['grade_id']}: given hashes are out of date"
+        tests = keywords["tests"]
+        assert "### BEGIN HIDDEN TESTS" in tests and "### END HIDDEN TESTS" in tests
+        assert tests.split("### BEGIN HIDDEN TESTS")[0].strip(), "no visible test"

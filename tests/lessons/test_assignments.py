@@ -170,3 +170,69 @@ def test_run_kernel_runs_the_cuda_body_not_the_reference():
         pytest.skip(f"no C compiler: {error}")
     np.testing.assert_array_equal(out, v * v + 1)
     assert out.dtype == np.float32
+
+
+# ------------------------------------------------------------------ grading in a fresh process
+
+
+def test_definitions_only_keeps_defs_and_plain_assignments_and_drops_the_rest():
+    from lessons.assignments import definitions_only
+
+    kept = definitions_only("import numpy as np\nnp.allclose = None\nsetattr(np, 'x', 1)\n"
+                            "def f():\n    return 1\nclass A:\n    pass\nk = f()\na.b = 2\n")
+    assert [line for line in kept.splitlines() if line] == [
+        "import numpy as np", "def f():", "    return 1", "class A:", "    pass", "k = f()"]
+
+
+def grade_job(given, answers, tests, **values):
+    """The verdict of the grading process for one job, as the kernel's side would read it."""
+    import json
+    import subprocess
+    import sys
+
+    from lessons.assignments import cell_hash
+
+    job = dict(what="the test", tests=tests, limit=10, given=given,
+               given_hashes=[cell_hash(t) for t in given], answers=answers, values=values,
+               nonce="n0")
+    done = subprocess.run([sys.executable, "-I", "-c",
+                           "from lessons.assignments import _grade; _grade()"],
+                          input=json.dumps(job), capture_output=True, text=True, timeout=60)
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert result["nonce"] == "n0"
+    return result["error"], result["message"]
+
+
+SETUP = "import numpy as np\nfrom lessons.assignments import assert_close\n"
+TESTS = "assert_close(double(np.arange(3.0)), np.arange(3.0) * 2, 'double')\n"
+
+
+def test_the_grading_process_passes_right_code_and_fails_wrong_code():
+    assert grade_job([SETUP], ["def double(x):\n    return 2 * x\n"], TESTS) == (None, None)
+    error, message = grade_job([SETUP], ["def double(x):\n    return x\n"], TESTS)
+    assert error == "AssertionError" and "double" in message
+
+
+def test_the_grading_process_ignores_rebinding_and_refuses_patching():
+    rebinding = "assert_close = lambda *a, **k: None\ndef double(x):\n    return x\n"
+    assert grade_job([SETUP], [rebinding], TESTS)[0] == "AssertionError"
+    patching = ("import lessons.assignments\n"
+                "def double(x):\n    return x\n"
+                "class Patch:\n    lessons.assignments.assert_close = lambda *a, **k: None\n")
+    error, message = grade_job([SETUP], [patching], TESTS)
+    assert error == "AssertionError" and "lessons.assignments.assert_close" in message
+
+
+def test_the_grading_process_refuses_a_changed_given_cell():
+    from lessons.assignments import cell_hash
+
+    assert cell_hash(SETUP) == cell_hash("\n" + SETUP + "  \n")
+    import json
+    import subprocess
+    import sys
+
+    job = dict(what="t", tests="", limit=5, given=[SETUP + "x = 1\n"], given_hashes=[cell_hash(SETUP)],
+               answers=[], values={}, nonce="n1")
+    done = subprocess.run([sys.executable, "-I", "-c", "from lessons.assignments import _grade; _grade()"],
+                          input=json.dumps(job), capture_output=True, text=True, timeout=60)
+    assert json.loads(done.stdout.splitlines()[-1])["message"] == "a given cell was changed"
