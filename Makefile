@@ -10,7 +10,7 @@ AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 # Browser tests (tests/browser) drive Debian's Chromium, not a downloaded one.
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: lab teach app test bench clean chromium assignments
+.PHONY: lab teach app hub test bench clean chromium assignments
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ APP_VOILA := --preheat_kernel=True --pool_size=1 \
 app: $(STAMP)
 	$(BIN)/voila notebooks/app.ipynb --port=$(APP_PORT) $(APP_VOILA)
 
+# The course's JupyterHub on this machine, as root (deploy/README.md: users, groups, the
+# nbgrader exchange).
+hub: $(STAMP) $(CHP)
+	$(BIN)/jupyterhub -f deploy/jupyterhub_config.py
+
 # Installs Chromium when it is missing and we are root; otherwise only says so.
 chromium:
 	@if [ -x $(CHROMIUM) ]; then :; \
@@ -63,7 +68,15 @@ $(AXE):
 	  npm install --silent --no-audit --no-fund --prefix .cache/npm axe-core@4; \
 	else echo "No npm: the accessibility checks in tests/browser need axe-core: install Node.js and npm"; fi
 
-test: $(STAMP) chromium $(AXE)
+# configurable-http-proxy, JupyterHub's proxy, from npm into .cache/ (git-ignored) for
+# tests/deploy; without npm the hub test is skipped (and fails under CI=true).
+CHP := .cache/npm/node_modules/.bin/configurable-http-proxy
+$(CHP):
+	@if command -v npm >/dev/null; then \
+	  npm install --silent --no-audit --no-fund --prefix .cache/npm configurable-http-proxy@5; \
+	else echo "No npm: tests/deploy needs JupyterHub's configurable-http-proxy: install Node.js and npm"; fi
+
+test: $(STAMP) chromium $(AXE) $(CHP)
 	$(BIN)/python -m pytest
 
 # Every suite at 1 and 2 threads (about half an hour on a quiet 2-core machine); pick
