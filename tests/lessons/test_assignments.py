@@ -1,6 +1,7 @@
 """lessons.assignments: the checks the assignments' test cells call must pass right code
 and fail wrong code, with a message that says what is wrong."""
 
+import tempfile
 import time
 
 import numpy as np
@@ -195,9 +196,11 @@ def grade_job(given, answers, tests, **values):
     job = dict(what="the test", tests=tests, limit=10, given=given,
                given_hashes=[cell_hash(t) for t in given], answers=answers, values=values,
                nonce="n0")
-    done = subprocess.run([sys.executable, "-I", "-c",
-                           "from lessons.assignments import _grade; _grade()"],
-                          input=json.dumps(job), capture_output=True, text=True, timeout=60)
+    with tempfile.TemporaryDirectory() as folder:    # where the process writes the cells
+        done = subprocess.run([sys.executable, "-I", "-c",
+                               "from lessons.assignments import _grade; _grade()"],
+                              input=json.dumps(job), capture_output=True, text=True,
+                              timeout=60, cwd=folder)
     result = json.loads(done.stdout.splitlines()[-1])
     assert result["nonce"] == "n0"
     return result["error"], result["message"]
@@ -231,8 +234,11 @@ def test_the_grading_process_refuses_a_changed_given_cell():
     import subprocess
     import sys
 
-    job = dict(what="t", tests="", limit=5, given=[SETUP + "x = 1\n"], given_hashes=[cell_hash(SETUP)],
-               answers=[], values={}, nonce="n1")
-    done = subprocess.run([sys.executable, "-I", "-c", "from lessons.assignments import _grade; _grade()"],
-                          input=json.dumps(job), capture_output=True, text=True, timeout=60)
+    job = dict(what="t", tests="", limit=5, given=[SETUP + "x = 1\n"],
+               given_hashes=[cell_hash(SETUP)], answers=[], values={}, nonce="n1")
+    with tempfile.TemporaryDirectory() as folder:
+        done = subprocess.run([sys.executable, "-I", "-c",
+                               "from lessons.assignments import _grade; _grade()"],
+                              input=json.dumps(job), capture_output=True, text=True,
+                              timeout=60, cwd=folder)
     assert json.loads(done.stdout.splitlines()[-1])["message"] == "a given cell was changed"
