@@ -21,7 +21,7 @@ from the app's weights on the app's batches and prints the losses the app draws.
 - The batches: ``batches`` is ``widgets.playground.Batches`` as a generator.
 
 These functions are copied into the programs as they are written here
-(``inspect.getsource``), and tests/widgets/test_programs.py checks them against the
+(``inspect.getsource``), and tests/widgets/test_playground_programs.py checks them against the
 app's own data, weights and batches, and each program's printed losses against the
 app's.
 """
