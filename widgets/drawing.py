@@ -112,11 +112,11 @@ def render_svg(graph, highlight=None, title=None, values=False):
         return ('<svg class="fl-graph" xmlns="http://www.w3.org/2000/svg" width="240" '
                 f'height="40"><text class="fl-ink" x="8" y="24" fill="{INK}">'
                 '(empty graph)</text></svg>')
+    notes = {n["id"]: " · ".join(_notes(n, values)) for n in nodes}   # under each box
     sizes = {}
     for n in nodes:         # a box is at least as wide as the note written under it
         w, h = _size(n)
-        note = " · ".join(_notes(n, values))
-        sizes[n["id"]] = (max(w, NOTE_CHAR * len(note) + 8), h)
+        sizes[n["id"]] = (max(w, NOTE_CHAR * len(notes[n["id"]]) + 8), h)
     widest = max(w for w, _ in sizes.values())
     top = MARGIN + (22 if title else 0) + 18          # room for the title and legend
     legend_w = sum(24 + CHAR * len(role) + 10 for role in ROLE_COLOURS)
@@ -163,12 +163,11 @@ def render_svg(graph, highlight=None, title=None, values=False):
                    f'y="{y + 12}" fill="{INK}">{role}</text>')
         x += 24 + CHAR * len(role) + 10
 
-    noted = {n["id"]: bool(_notes(n, values)) for n in nodes}
     for e in edges:
         (x1, y1), (x2, y2) = positions[e["source"]], positions[e["target"]]
         x1, x2, y1, y2 = x1 + ox, x2 + ox, y1 + oy, y2 + oy
         if down:        # from the bottom of one box (below its note) to the top of the next
-            below = 16 if noted[e["source"]] else 0
+            below = 16 if notes[e["source"]] else 0
             y1, y2 = y1 + sizes[e["source"]][1] / 2 + below, y2 - sizes[e["target"]][1] / 2
             mid = (y1 + y2) / 2
             curve = f"M{x1:.1f},{y1:.1f} C{x1:.1f},{mid:.1f} {x2:.1f},{mid:.1f} {x2:.1f},{y2:.1f}"
@@ -209,11 +208,10 @@ def render_svg(graph, highlight=None, title=None, values=False):
                        f'{escape(_tensor_title(n))}</text>')
             out.append(f'<text x="{w / 2:.1f}" y="31" text-anchor="middle" fill="{INK}" '
                        f'fill-opacity="0.8">{escape(_tensor_detail(n))}</text>')
-            notes = _notes(n, values)
-            if notes:
+            if notes[n["id"]]:
                 out.append(f'<text x="{w / 2:.1f}" y="{h + 12}" text-anchor="middle" '
                            f'fill="{GRAD}" font-size="11" class="fl-grad-note">'
-                           f'{escape(" · ".join(notes))}</text>')
+                           f'{escape(notes[n["id"]])}</text>')
         out.append("</g>")
     if graph.get("note"):
         out.append(f'<text class="fl-ink" x="{MARGIN}" y="{total_h - 10:.0f}" fill="{INK}" '
