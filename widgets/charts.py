@@ -63,9 +63,15 @@ def _n(x: float) -> str:
     return f"{x:.1f}".rstrip("0").rstrip(".")
 
 
-def _svg(width: float, height: float, body: list[str], title: str) -> str:
-    head = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{_n(width)}" '
-            f'height="{_n(height)}" viewBox="0 0 {_n(width)} {_n(height)}" '
+def svg(width: float, height: float, body: list[str], title: str, *,
+        cls: str | None = None) -> str:
+    """One ``<svg>`` element of ``width`` x ``height`` around the marks in ``body``, as
+    an image named ``title`` (its ``aria-label`` and ``<title>``), with the charts' font;
+    ``cls`` is its class attribute, for stylesheets and tests."""
+    head = ('<svg xmlns="http://www.w3.org/2000/svg"'
+            + (f' class="{escape(cls)}"' if cls else "")
+            + f' width="{_n(width)}" height="{_n(height)}" '
+            f'viewBox="0 0 {_n(width)} {_n(height)}" '
             f'role="img" aria-label="{escape(title)}" style="{FONT};max-width:100%">')
     return "\n".join([head, f"<title>{escape(title)}</title>", *body, "</svg>"])
 
@@ -231,7 +237,7 @@ def point_chart(groups: list[str], series: list[dict], *, title: str = "", y_lab
     height_used = max(height, y + (20 if note else 8))
     if note:
         body.append(_text(margin_left, height_used - 6, note, color=MUTED, size=11, cls="note"))
-    return _svg(width, height_used, body, title or "chart")
+    return svg(width, height_used, body, title or "chart")
 
 
 # --- horizontal bars ------------------------------------------------------------------
@@ -277,4 +283,4 @@ def bar_chart(items: list[dict], *, title: str = "", unit: str = "", width: int 
             + "</g>")
     body.append(f'<line x1="{x0}" x2="{x0}" y1="{top - 4}" y2="{_n(height - 8)}" '
                 f'stroke="{AXIS}" />')
-    return _svg(width, height, body, title or "bar chart")
+    return svg(width, height, body, title or "bar chart")

@@ -320,7 +320,7 @@ def test_the_slowest_legal_set_up_is_estimated_at_a_few_minutes():
 
 
 def test_the_estimate_is_shown_next_to_train_and_names_what_loads(monkeypatch):
-    monkeypatch.setattr(playground, "loaded", lambda framework: framework == "minigrad")
+    monkeypatch.setattr(playground.app, "loaded", lambda framework: framework == "minigrad")
     app = Playground("framework=all&steps=500")
     row = app.controls.children[0].children  # Train, Stop, Reset, then the estimate
     assert row.index(app.estimate) == row.index(app.train_button) + 3
@@ -335,7 +335,7 @@ def test_the_estimate_is_shown_next_to_train_and_names_what_loads(monkeypatch):
 
 
 def test_loading_a_framework_says_so_with_a_striped_bar(monkeypatch):
-    monkeypatch.setattr(playground, "loaded", lambda framework: framework == "minigrad")
+    monkeypatch.setattr(playground.app, "loaded", lambda framework: framework == "minigrad")
     seen = []
     setup = FrameworkRun.setup
 

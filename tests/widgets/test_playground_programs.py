@@ -16,7 +16,7 @@ import pytest
 
 from lessons.data import load_digits
 from widgets.playground import Batches, Config, Playground, load_data
-from widgets.programs import FILENAMES, batches, digits, initial_weights, program
+from widgets.playground.programs import FILENAMES, batches, digits, initial_weights, program
 
 STEPS = 7  # crosses an epoch boundary in the sets with batches of 64 and 128
 

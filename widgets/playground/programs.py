@@ -35,6 +35,8 @@ import textwrap
 
 import numpy as np
 
+from .data import NOISE, POINTS, TEST_FRACTION
+
 __all__ = ["FILENAMES", "LABELS", "program", "download_uri", "two_spirals", "moons",
            "circles", "digits", "initial_weights", "batches"]
 
@@ -175,9 +177,6 @@ def program(framework: str, config) -> str:
     """The complete program that trains ``config`` (a ``widgets.playground.Config``)
     in ``framework`` ("torch", "tensorflow" or "minigrad") and prints its losses and
     test accuracy."""
-    # Imported here: the app module imports this one to show the programs.
-    from .playground import NOISE, POINTS, TEST_FRACTION
-
     if framework not in FILENAMES:
         raise ValueError(f"framework must be one of {', '.join(FILENAMES)}, "
                          f"not {framework!r}")
