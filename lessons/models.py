@@ -20,6 +20,9 @@ and layouts, whatever the model's framework:
 A Keras layer is named after the position of the matching module in the equivalent
 ``torch.nn.Sequential`` (its ``InputLayer`` takes no position, and a layer with a
 built-in activation, ``Dense(128, activation="relu")``, takes two: Linear and ReLU).
+Layers without weights (activations, ``Dropout``, ``Flatten``, pooling) take a position
+each, as their modules do in PyTorch: in ``mlp(..., dropout=0.5)`` the second ``Dense``
+is ``dense_3``, after ``relu_1`` and ``dropout_2``, as the second ``Linear`` is module 3.
 So a Keras Sequential, functional or subclassed model whose weighted layers follow the
 PyTorch model's order exchanges weights with it under the same names.
 
@@ -55,13 +58,23 @@ def _torch_like(framework):
 # ------------------------------------------------------------------ the models
 
 
-def mlp(framework, sizes=(64, 128, 10), activation="relu"):
+def mlp(framework, sizes=(64, 128, 10), activation="relu", *, dropout=0.0, seed=None):
     """A multilayer perceptron: Linear, activation, Linear, ..., Linear (no activation
     after the last layer: it returns logits). ``sizes`` are the layer widths, input
     first. PyTorch/minigrad give an ``nn.Sequential``, TensorFlow a ``keras.Sequential``
     with a separate activation layer after each hidden ``Dense``, so that layer ``i``
     of the Keras model is module ``i`` of the PyTorch one. Each framework initialises
-    the weights its own way, from its own global seed."""
+    the weights its own way, from its own global seed.
+
+    With ``dropout`` > 0 a Dropout layer of that rate follows every hidden activation
+    (Linear, activation, Dropout, Linear, ...): it zeroes each hidden unit with
+    probability ``dropout`` in training mode and scales the others by
+    1 / (1 - ``dropout``); in inference mode (``predict``) it passes its input through.
+    PyTorch and minigrad draw the masks from their global generator
+    (``torch.manual_seed``, ``minigrad.manual_seed``), so ``seed`` is not used there.
+    Keras' Dropout layers get seeds derived from ``seed`` (one per layer), so a Keras
+    model built twice with the same ``seed`` draws the same masks; with ``seed=None``
+    they draw from Keras' global seed (``keras.utils.set_random_seed``)."""
     _check_framework(framework)
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
@@ -69,16 +82,26 @@ def mlp(framework, sizes=(64, 128, 10), activation="relu"):
     if len(sizes) < 2 or min(sizes) < 1:
         raise ValueError(f"sizes needs at least an input and an output width, all "
                          f"positive, got {sizes}")
+    if not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
     pairs = list(zip(sizes[:-1], sizes[1:]))
+    hidden = len(pairs) - 1
 
     if framework == "tensorflow":
         import keras
 
+        seeds = [None] * hidden if seed is None else \
+            [int(s) for s in np.random.SeedSequence(seed).generate_state(hidden)]
         layers = [keras.Input(shape=(sizes[0],))]
         for i, (_, n_out) in enumerate(pairs):
-            layers.append(keras.layers.Dense(n_out, name=f"dense_{2 * i}"))
-            if i < len(pairs) - 1:
-                layers.append(keras.layers.Activation(activation, name=f"{activation}_{2 * i + 1}"))
+            # named after the position of the matching module in the torch Sequential
+            layers.append(keras.layers.Dense(n_out, name=f"dense_{len(layers) - 1}"))
+            if i < hidden:
+                layers.append(keras.layers.Activation(activation,
+                                                      name=f"{activation}_{len(layers) - 1}"))
+                if dropout:
+                    layers.append(keras.layers.Dropout(dropout, seed=seeds[i],
+                                                       name=f"dropout_{len(layers) - 1}"))
         return keras.Sequential(layers, name="mlp")
 
     nn = _torch_like(framework).nn
@@ -86,8 +109,10 @@ def mlp(framework, sizes=(64, 128, 10), activation="relu"):
     modules = []
     for i, (n_in, n_out) in enumerate(pairs):
         modules.append(nn.Linear(n_in, n_out))
-        if i < len(pairs) - 1:
+        if i < hidden:
             modules.append(act())
+            if dropout:
+                modules.append(nn.Dropout(dropout))
     return nn.Sequential(*modules)
 
 

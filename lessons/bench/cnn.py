@@ -23,6 +23,7 @@ import numpy as np
 from lessons.bench import mlp
 from lessons.bench.harness import (Framework, Section, Suite, register_suite,
                                     tensorflow_with_threads, torch_with_threads)
+from lessons.training import keras_update
 
 SIDE, KERNEL, N_OUT = 8, 3, 10
 
@@ -148,16 +149,7 @@ def _build_tf(problem: Problem, threads: int, compiled: bool):
     # channels first -> channels last, TensorFlow's CPU layout
     batches = itertools.cycle([(tf.constant(X.transpose(0, 2, 3, 1)), tf.constant(y))
                                for X, y in problem.batches])
-
-    def train_step(X, y):
-        with tf.GradientTape() as tape:
-            logits = model(X, training=True)
-            loss = tf.reduce_mean(
-                tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
-        grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
-        return loss
-
+    train_step = keras_update(model, optimizer)  # GradientTape, gradients, apply_gradients
     if compiled:
         train_step = tf.function(train_step)
 

@@ -18,8 +18,9 @@ The contestants are written the way each framework is normally used:
 - ``torch`` / ``minigrad``: ``nn.Sequential`` + ``optim.SGD``, literally the same code
   with a different module bound to the name ``torch``.
 - ``tf-eager``: a Keras ``Sequential`` model, ``tf.GradientTape`` and a Keras SGD
-  optimizer, run eagerly; ``tf-function``: the same step wrapped in ``tf.function``
-  (traced on the first call, no XLA).
+  optimizer (the loop body ``lessons.training.keras_update``), run eagerly;
+  ``tf-function``: the same step wrapped in ``tf.function`` (traced on the first call,
+  no XLA).
 - ``numpy``: the step written out by hand, the floor any Python-level engine on top of
   NumPy is measured against.
 - on request (slow to start, or not in every minigrad): ``torch-compile`` and
@@ -39,6 +40,7 @@ import numpy as np
 
 from lessons.bench.harness import (Framework, Section, Suite, Unavailable, register_suite,
                                     tensorflow_with_threads, torch_with_threads)
+from lessons.training import keras_update
 
 N_OUT = 10
 DIGITS_SIDE = 8
@@ -315,17 +317,7 @@ def _build_tf(problem: Problem, threads: int, compiled: bool):
         layer.set_weights([problem.init[f"{name}.weight"].T, problem.init[f"{name}.bias"]])
     optimizer = keras.optimizers.SGD(learning_rate=problem.lr)
     batches = itertools.cycle([(tf.constant(X), tf.constant(y)) for X, y in problem.batches])
-
-    def train_step(X, y):
-        with tf.GradientTape() as tape:
-            logits = model(X, training=True)
-            loss = tf.reduce_mean(
-                tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
-            )
-        grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
-        return loss  # TF hands out fresh gradients: nothing to zero
-
+    train_step = keras_update(model, optimizer)  # GradientTape, gradients, apply_gradients
     if compiled:
         train_step = tf.function(train_step)
 

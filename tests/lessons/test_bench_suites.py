@@ -215,6 +215,38 @@ def test_cnn_eager_frameworks_train_alike():
     assert all(f < start - 1e-3 for f in finals.values())
 
 
+@pytest.mark.parametrize("suite, config", [(mlp, {"hidden": 32, "batch": 50}), (cnn, {})])
+def test_tf_steps_are_the_shared_loop_body_eager_and_compiled(suite, config, monkeypatch):
+    """tf-eager and tf-function both run ``lessons.training.keras_update``: eagerly on
+    every call for the one, traced once into a graph for the other; both take PyTorch's
+    steps."""
+    pytest.importorskip("torch")
+    tf = pytest.importorskip("tensorflow")
+    from lessons import training
+
+    eager_calls = []
+
+    def spy(model, optimizer, **kwargs):
+        update = training.keras_update(model, optimizer, **kwargs)
+
+        def recorded(X, y):
+            eager_calls.append(tf.executing_eagerly())
+            return update(X, y)
+
+        return recorded
+
+    monkeypatch.setattr(suite, "keras_update", spy)
+    problem = suite.make_problem({**suite.SUITE.config, **config})
+    torch_step, _ = suite.build_torch(problem, 1)
+    expected = [torch_step().item() for _ in range(4)]
+    for build, calls in ((suite.build_tf_eager, [True] * 4), (suite.build_tf_function, [False])):
+        eager_calls.clear()
+        step, _ = build(problem, 1)
+        losses = [float(step()) for _ in range(4)]
+        assert eager_calls == calls
+        np.testing.assert_allclose(losses, expected, atol=2e-5)
+
+
 @pytest.mark.slow
 def test_cnn_suite_runs_through_the_harness():
     frameworks = ["minigrad", "minigrad-compile", "torch", "tf-function"]

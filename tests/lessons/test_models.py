@@ -106,6 +106,9 @@ def test_bad_arguments_are_refused():
         models.mlp("torch", activation="gelu")
     with pytest.raises(ValueError, match="sizes"):
         models.mlp("torch", sizes=(64,))
+    for dropout in (-0.1, 1.0, 1.5):
+        with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\)"):
+            models.mlp("tensorflow", dropout=dropout)
     with pytest.raises(ValueError, match="leave nothing"):
         models.small_cnn("torch", kernel_size=3, image_size=3)
     with pytest.raises(TypeError, match="not a PyTorch, Keras or minigrad model"):
@@ -239,3 +242,126 @@ def test_set_weights_checks_names_and_shapes(framework):
     wrong = dict(weights, **{"0.weight": weights["0.weight"][:, :10]})
     with pytest.raises((ValueError, RuntimeError), match="shape"):
         models.set_weights(model, wrong)
+
+
+# --- dropout ---------------------------------------------------------------------------
+
+
+def layer_names(model):
+    if models.framework_of(model) == "tensorflow":
+        return [type(layer).__name__ for layer in model.layers]
+    return [type(module).__name__ for module in model]
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_mlp_with_dropout_zero_is_the_plain_mlp(framework, digits):
+    plain, zero = models.mlp(framework), models.mlp(framework, dropout=0.0, seed=3)
+    assert layer_names(zero) == layer_names(plain)
+    models.set_weights(zero, models.get_weights(plain))
+    np.testing.assert_array_equal(models.predict(zero, digits), models.predict(plain, digits))
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_mlp_dropout_follows_each_hidden_activation(framework):
+    model = models.mlp(framework, (6, 5, 4, 3), "tanh", dropout=0.25)
+    expected = ["Linear", "Tanh", "Dropout", "Linear", "Tanh", "Dropout", "Linear"]
+    if framework == "tensorflow":
+        expected = ["Dense", "Activation", "Dropout", "Dense", "Activation", "Dropout", "Dense"]
+        assert [layer.name for layer in model.layers] == [
+            "dense_0", "tanh_1", "dropout_2", "dense_3", "tanh_4", "dropout_5", "dense_6"]
+        assert [layer.rate for layer in model.layers if layer.name.startswith("drop")] == [0.25] * 2
+    else:
+        assert [module.p for module in model if hasattr(module, "p")] == [0.25] * 2
+    assert layer_names(model) == expected
+    assert set(models.get_weights(model)) == {f"{i}.{p}" for i in (0, 3, 6) for p in ("weight", "bias")}
+
+
+def dropout_weights(seed=1):
+    """Weights of a (6, 6, 6) dropout MLP, in PyTorch's names (Linear at 0 and 3)."""
+    rng = np.random.default_rng(seed)
+    return {"0.weight": rng.uniform(-0.5, 0.5, (6, 6)).astype(np.float32),
+            "0.bias": rng.uniform(-0.5, 0.5, 6).astype(np.float32),
+            "3.weight": rng.uniform(-0.5, 0.5, (6, 6)).astype(np.float32),
+            "3.bias": rng.uniform(-0.5, 0.5, 6).astype(np.float32)}
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_dropout_models_predict_like_numpy(framework):
+    """In inference mode dropout passes its input through: every framework gives the
+    NumPy forward pass of the same weights, whatever mode the model was left in."""
+    weights = dropout_weights()
+    model = models.set_weights(models.mlp(framework, (6, 6, 6), dropout=0.5, seed=0), weights)
+    if framework != "tensorflow":
+        model.train()
+    X = np.random.default_rng(0).standard_normal((20, 6)).astype(np.float32)
+    plain = {"0.weight": weights["0.weight"], "0.bias": weights["0.bias"],
+             "2.weight": weights["3.weight"], "2.bias": weights["3.bias"]}
+    np.testing.assert_allclose(models.predict(model, X), numpy_mlp(plain, X), atol=1e-5)
+
+
+def identity_head(width, seed=5):
+    """A (width, width, width) MLP whose hidden units are positive for positive inputs
+    and whose last layer is the identity, so its outputs are the dropout layer's."""
+    rng = np.random.default_rng(seed)
+    return {"0.weight": rng.uniform(0.1, 1.0, (width, width)).astype(np.float32),
+            "0.bias": rng.uniform(0.1, 1.0, width).astype(np.float32),
+            "3.weight": np.eye(width, dtype=np.float32), "3.bias": np.zeros(width, np.float32)}
+
+
+def training_forward(model, X):
+    """The model's outputs in training mode (dropout active), as NumPy."""
+    if models.framework_of(model) == "tensorflow":
+        return np.asarray(model(X, training=True))
+    torch_like = torch if models.framework_of(model) == "torch" else minigrad
+    model.train()
+    with torch_like.no_grad():
+        return model(torch_like.tensor(X)).numpy()
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+@pytest.mark.parametrize("p", [0.2, 0.5])
+def test_dropout_zeroes_about_p_of_the_hidden_units(framework, p):
+    """With positive inputs and weights every hidden ReLU is positive, and an identity
+    last layer shows the dropped units as zeros; the kept ones are scaled by 1/(1-p)."""
+    width = 64
+    weights = identity_head(width)
+    model = models.set_weights(models.mlp(framework, (width, width, width), dropout=p, seed=7),
+                               weights)
+    X = np.random.default_rng(6).uniform(0.0, 1.0, (200, width)).astype(np.float32)
+    # all positive: relu leaves them as they are
+    hidden = X.astype(np.float64) @ weights["0.weight"].T + weights["0.bias"]
+    out = training_forward(model, X)
+    dropped = out == 0
+    # 12,800 units: the fraction's standard deviation is at most 0.0045
+    assert abs(dropped.mean() - p) < 0.03
+    np.testing.assert_allclose(out[~dropped], (hidden / (1 - p))[~dropped], rtol=1e-5)
+    # a second call draws a new mask
+    assert not np.array_equal(training_forward(model, X) == 0, dropped)
+
+
+def test_keras_dropout_seed_fixes_the_masks():
+    X = np.ones((50, 6), np.float32)
+    masks = []
+    for seed in (3, 3, 4):
+        model = models.set_weights(models.mlp("tensorflow", (6, 6, 6), dropout=0.5, seed=seed),
+                                   identity_head(6))
+        masks.append([training_forward(model, X) == 0 for _ in range(2)])
+    assert 0.3 < masks[0][0].mean() < 0.7
+    np.testing.assert_array_equal(masks[0], masks[1])  # the same seed: the same masks, call by call
+    assert not np.array_equal(masks[0][0], masks[0][1])
+    assert not np.array_equal(masks[0][0], masks[2][0])
+
+
+def test_weights_round_trip_with_dropout_between_all_three(digits):
+    make = lambda framework: models.mlp(framework, dropout=0.3, seed=0)
+    first = make("torch")
+    keras_model = models.set_weights(make("tensorflow"), models.get_weights(first))
+    mg_model = models.set_weights(make("minigrad"), models.get_weights(keras_model))
+    last = models.set_weights(make("torch"), models.get_weights(mg_model))
+    assert list(models.get_weights(keras_model)) == ["0.weight", "0.bias", "3.weight", "3.bias"]
+    for name, value in models.get_weights(first).items():
+        for model in (keras_model, mg_model, last):
+            np.testing.assert_array_equal(models.get_weights(model)[name], value)
+    expected = models.predict(first, digits)
+    for model in (keras_model, mg_model, last):
+        np.testing.assert_allclose(models.predict(model, digits), expected, atol=1e-5, rtol=0)

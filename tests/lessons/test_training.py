@@ -187,3 +187,171 @@ def test_bad_arguments(start, digits):
         training.train(models.mlp("tensorflow"), digits.X_train, digits.y_train, **HYPER)
     with pytest.raises(ValueError, match="one label per row"):
         training.train(models.mlp("torch"), digits.X_train, digits.y_train[:-1], **HYPER)
+
+
+# --- train_step: one step, the same in every framework ------------------------------
+
+STEP_FRAMEWORKS = ["torch", "minigrad", "tensorflow"]
+
+
+def step_batches(digits, n=6, size=32):
+    return [(digits.X_train[i * size:(i + 1) * size], digits.y_train[i * size:(i + 1) * size])
+            for i in range(n)]
+
+
+def numpy_step_reference(weights, X, y, l2):
+    """The 64-128-10 ReLU MLP in float64 NumPy: the loss (mean cross-entropy plus l2 times
+    the sum of the squared weights, biases left out) and its gradients."""
+    w = {k: v.astype(np.float64) for k, v in weights.items()}
+    X, n = X.astype(np.float64), len(y)
+    z = X @ w["0.weight"].T + w["0.bias"]
+    h = np.maximum(z, 0)
+    logits = h @ w["2.weight"].T + w["2.bias"]
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    loss = -log_p[np.arange(n), y].mean() + l2 * sum((w[k] ** 2).sum() for k in ("0.weight", "2.weight"))
+    d_logits = np.exp(log_p)
+    d_logits[np.arange(n), y] -= 1
+    d_logits /= n
+    dz = (d_logits @ w["2.weight"]) * (z > 0)
+    grads = {"0.weight": dz.T @ X + 2 * l2 * w["0.weight"], "0.bias": dz.sum(0),
+             "2.weight": d_logits.T @ h + 2 * l2 * w["2.weight"], "2.bias": d_logits.sum(0)}
+    return loss, grads
+
+
+def stepped(framework, weights, batches, **kwargs):
+    model = models.set_weights(models.mlp(framework), weights)
+    step = training.train_step(model, **kwargs)
+    return np.array([step(X, y) for X, y in batches]), model
+
+
+@pytest.mark.parametrize("framework", STEP_FRAMEWORKS)
+@pytest.mark.parametrize("l2", [0.0, 0.01])
+def test_train_step_first_loss_is_cross_entropy_plus_penalty(framework, l2, start, digits):
+    (X, y), = step_batches(digits, n=1)
+    losses, _ = stepped(framework, start, [(X, y)], l2=l2)
+    expected, _ = numpy_step_reference(start, X, y, l2)
+    assert isinstance(losses[0].item(), float)
+    assert losses[0] == pytest.approx(expected, abs=1e-5)
+    if l2:
+        assert losses[0] > numpy_step_reference(start, X, y, 0.0)[0] + 0.1  # the penalty counts
+
+
+@pytest.mark.parametrize("framework", STEP_FRAMEWORKS)
+def test_train_step_l2_gradient_is_two_l2_w(framework, start, digits):
+    (X, y), = step_batches(digits, n=1)
+    lr, l2 = 0.1, 0.05
+    _, model = stepped(framework, start, [(X, y)], optimizer="sgd", lr=lr, l2=l2)
+    _, grads = numpy_step_reference(start, X, y, l2)
+    _, plain = stepped(framework, start, [(X, y)], optimizer="sgd", lr=lr)
+    after, after_plain = models.get_weights(model), models.get_weights(plain)
+    for name, w in start.items():
+        # w - lr * (grad of the cross-entropy + 2 * l2 * w); biases carry no penalty
+        np.testing.assert_allclose(after[name], w - lr * grads[name], atol=1e-5)
+    for name in ("0.weight", "2.weight"):
+        np.testing.assert_allclose(after_plain[name] - after[name], lr * 2 * l2 * start[name],
+                                   atol=1e-5)
+        assert np.abs(after_plain[name] - after[name]).max() > 1e-4
+    for name in ("0.bias", "2.bias"):
+        np.testing.assert_allclose(after[name], after_plain[name], atol=1e-6)
+
+
+@pytest.mark.parametrize("optimizer, lr", [("sgd", 0.1), ("adam", 0.01)])
+@pytest.mark.parametrize("l2", [0.0, 0.01])
+def test_train_step_frameworks_match_torch_step_by_step(optimizer, lr, l2, start, digits):
+    batches = step_batches(digits)
+    ref, model_t = stepped("torch", start, batches, optimizer=optimizer, lr=lr, l2=l2)
+    mg, model_m = stepped("minigrad", start, batches, optimizer=optimizer, lr=lr, l2=l2)
+    tf, model_k = stepped("tensorflow", start, batches, optimizer=optimizer, lr=lr, l2=l2)
+    assert ref[-1] < ref[0]  # it learned something
+    np.testing.assert_allclose(mg, ref, atol=1e-5)
+    for name, value in models.get_weights(model_t).items():
+        np.testing.assert_allclose(models.get_weights(model_m)[name], value, atol=1e-5)
+    if optimizer == "sgd":
+        np.testing.assert_allclose(tf, ref, atol=2e-5)
+        for name, value in models.get_weights(model_t).items():
+            np.testing.assert_allclose(models.get_weights(model_k)[name], value, atol=2e-5)
+    else:  # Keras adds Adam's eps before the bias correction, PyTorch after
+        assert abs(tf[0] - ref[0]) < 1e-5
+        np.testing.assert_allclose(tf, ref, atol=1e-3)
+
+
+@pytest.mark.parametrize("optimizer, lr", [("sgd", 0.1), ("adam", 0.01)])
+def test_train_step_keras_graph_and_eager_agree(optimizer, lr, start, digits):
+    batches = step_batches(digits, n=4) + [(digits.X_train[:10], digits.y_train[:10])]
+    graph, _ = stepped("tensorflow", start, batches, optimizer=optimizer, lr=lr, l2=0.01)
+    eager, _ = stepped("tensorflow", start, batches, optimizer=optimizer, lr=lr, l2=0.01,
+                       graph=False)
+    np.testing.assert_allclose(graph, eager, atol=1e-6)
+
+
+def test_train_step_matches_train(start, digits):
+    """train() is train_step over batch_order's batches."""
+    model = models.set_weights(models.mlp("minigrad"), start)
+    result = training.train(model, digits.X_train, digits.y_train, **{**HYPER, "num_epochs": 1})
+    batches = training.batch_order(len(digits.X_train), 64, 1, seed=HYPER["seed"])[0]
+    losses, _ = stepped("torch", start, [(digits.X_train[i], digits.y_train[i]) for i in batches])
+    np.testing.assert_allclose(result.losses, losses, atol=1e-5)
+
+
+# --- train_step with dropout -----------------------------------------------------------
+
+
+def dropout_losses(framework, weights, batches, seed):
+    """Losses of three steps of a dropout MLP; the masks come from ``seed``."""
+    import minigrad
+
+    if framework == "torch":
+        torch.manual_seed(seed)
+    elif framework == "minigrad":
+        minigrad.manual_seed(seed)
+    model = models.set_weights(models.mlp(framework, dropout=0.5, seed=seed), weights)
+    if framework != "tensorflow":
+        model.eval()
+    step = training.train_step(model, "sgd", 0.1)
+    if framework != "tensorflow":
+        assert model.training  # train_step switched it to training mode
+    return np.array([step(X, y) for X, y in batches])
+
+
+@pytest.mark.parametrize("framework", STEP_FRAMEWORKS)
+def test_dropout_runs_repeat_with_the_same_seed(framework, start, digits):
+    weights = {k.replace("2.", "3."): v for k, v in start.items()}  # Linear, ReLU, Dropout, Linear
+    batches = step_batches(digits, n=3)
+    first = dropout_losses(framework, weights, batches, seed=1)
+    np.testing.assert_array_equal(dropout_losses(framework, weights, batches, seed=1), first)
+    assert np.abs(dropout_losses(framework, weights, batches, seed=2) - first).max() > 1e-4
+    plain, _ = stepped("torch", start, batches[:1])
+    assert abs(first[0] - plain[0]) > 1e-4  # the masks changed the loss
+
+
+def test_dropout_keras_graph_and_eager_draw_the_same_masks(start, digits):
+    weights = {k.replace("2.", "3."): v for k, v in start.items()}
+    batches = step_batches(digits, n=3)
+    runs = []
+    for graph in (True, False):
+        model = models.set_weights(models.mlp("tensorflow", dropout=0.5, seed=4), weights)
+        step = training.train_step(model, "sgd", 0.1, graph=graph)
+        runs.append([step(X, y) for X, y in batches])
+    np.testing.assert_allclose(runs[0], runs[1], atol=1e-6)
+
+
+# --- bad arguments ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("framework", STEP_FRAMEWORKS)
+def test_train_step_bad_arguments(framework):
+    model = models.mlp(framework)
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        training.train_step(model, "rmsprop")
+    for lr in (0, -0.1, float("nan")):
+        with pytest.raises(ValueError, match="lr must be positive"):
+            training.train_step(model, "sgd", lr)
+    for l2 in (-1e-4, float("nan")):
+        with pytest.raises(ValueError, match="l2 must be zero or positive"):
+            training.train_step(model, "sgd", 0.1, l2=l2)
+
+
+def test_train_step_refuses_what_is_not_a_model():
+    with pytest.raises(TypeError, match="not a PyTorch, Keras or minigrad model"):
+        training.train_step(np.zeros(3))
