@@ -38,13 +38,17 @@ teach: $(STAMP)
 # closing (a crashed tab, a lost connection) is culled after 10 idle minutes without a
 # connection (a connected page's kernel, and the preheated one, never are). Voila
 # prints the address (the first free port from APP_PORT up); tests/browser serves it
-# with these options (APP_VOILA).
+# with these options (APP_VOILA) and this environment (APP_ENV).
+# APP_ENV: glibc's malloc for the server and its kernels, which inherit it: at most two
+# arenas (glibc's default allows 8 per core, and a thread that finds them busy opens one)
+# and freed memory above 128 KiB at the heap's top given back to the system.
 APP_PORT ?= 8866
+APP_ENV := MALLOC_ARENA_MAX=2 MALLOC_TRIM_THRESHOLD_=131072
 APP_VOILA := --preheat_kernel=True --pool_size=1 \
   --MappingKernelManager.cull_idle_timeout=600 --MappingKernelManager.cull_interval=60 \
   --MappingKernelManager.cull_connected=False
 app: $(STAMP)
-	$(BIN)/voila notebooks/app.ipynb --port=$(APP_PORT) $(APP_VOILA)
+	env $(APP_ENV) $(BIN)/voila notebooks/app.ipynb --port=$(APP_PORT) $(APP_VOILA)
 
 # The course's JupyterHub on this machine, as root (deploy/README.md: users, groups, the
 # nbgrader exchange).

@@ -6,12 +6,13 @@ Fixtures:
   by the ``playwright`` package (its wheel carries the driver; no browser download).
   Without Chromium or Playwright the tests are skipped with a line saying how to enable
   them, except under ``CI=true``, where they fail: CI must run them.
-- ``voila`` (module): a factory, ``voila(notebook, *voila_args) -> base URL``. It copies
-  the notebook's folder to a temporary directory, starts ``python -m voila`` on a free
-  127.0.0.1 port (with ``voila_args`` added to its command line, e.g.
-  ``"--preheat_kernel=True"``), waits until the server answers, and stops it (and its
-  kernels) when the module ends. Each notebook and set of arguments gets one server per
-  module however often it is asked for.
+- ``voila`` (module): a factory, ``voila(notebook, *voila_args, env=None) -> base URL``.
+  It copies the notebook's folder to a temporary directory, starts ``python -m voila`` on
+  a free 127.0.0.1 port (with ``voila_args`` added to its command line, e.g.
+  ``"--preheat_kernel=True"``, and ``env``, a dict, added to its environment, which its
+  kernels inherit), waits until the server answers, and stops it (and its
+  kernels) when the module ends. Each notebook, set of arguments and environment gets
+  one server per module however often it is asked for.
 - ``voila_url`` (module): ``voila(NOTEBOOK)`` for a test module that sets ``NOTEBOOK``.
 - ``expect``: Playwright's ``expect``, as a fixture so that test modules import (and
   skip cleanly) without Playwright installed.
@@ -118,10 +119,11 @@ def expect(browser):
 class VoilaServer:
     """One ``python -m voila NOTEBOOK`` in its own process group, logging to a file."""
 
-    def __init__(self, notebook, workdir, voila_args=()):
+    def __init__(self, notebook, workdir, voila_args=(), env=None):
         self.notebook = Path(notebook)
         self.workdir = Path(workdir)
         self.voila_args = list(voila_args)
+        self.env = dict(env or {})
         self.log_path = self.workdir / "voila.log"
         self.proc = None
         self.url = None
@@ -144,6 +146,7 @@ class VoilaServer:
             JUPYTER_RUNTIME_DIR=str(home / "runtime"),
             JUPYTER_PLATFORM_DIRS="1",
         )
+        env.update(self.env)
         for attempt in range(3):
             port = free_port()
             self.url = f"http://127.0.0.1:{port}/"
@@ -159,7 +162,8 @@ class VoilaServer:
                 *self.voila_args,
             ]
             with open(self.log_path, "ab") as log:
-                log.write(f"$ {' '.join(cmd)}\n".encode())
+                log.write(f"$ {' '.join([*(f'{k}={v}' for k, v in self.env.items()), *cmd])}\n"
+                          .encode())
                 log.flush()
                 self.proc = subprocess.Popen(
                     cmd, cwd=served, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -231,24 +235,24 @@ class VoilaServer:
 
 
 class VoilaServers:
-    """The ``voila`` fixture: ``voila(notebook, *voila_args) -> base URL``, one server per
-    notebook and arguments."""
+    """The ``voila`` fixture: ``voila(notebook, *voila_args, env=None) -> base URL``, one
+    server per notebook, arguments and environment."""
 
     def __init__(self, tmp_path_factory):
         self.tmp_path_factory = tmp_path_factory
         self.servers = {}
 
-    def __call__(self, notebook, *voila_args):
+    def __call__(self, notebook, *voila_args, env=None):
         notebook = Path(notebook)
         if not notebook.is_absolute() and not notebook.exists():
             notebook = NOTEBOOKS / notebook
         notebook = notebook.resolve()
         if not notebook.is_file():
             raise FileNotFoundError(notebook)
-        key = (notebook, voila_args)
+        key = (notebook, voila_args, tuple(sorted((env or {}).items())))
         if key not in self.servers:
             workdir = self.tmp_path_factory.mktemp(f"voila-{notebook.stem}")
-            self.servers[key] = server = VoilaServer(notebook, workdir, voila_args)
+            self.servers[key] = server = VoilaServer(notebook, workdir, voila_args, env)
             server.start()
         return self.servers[key].url
 
