@@ -28,6 +28,12 @@ CASES = {
                           "&lr=0.05&batch=128&seed=3"),
     "digits-sgd-sigmoid": ("dataset=digits&depth=1&width=24&activation=sigmoid"
                            "&optimizer=sgd&lr=0.5&batch=100&seed=1"),
+    # the regularizers and the data settings: L2, dropout (each framework's own masks,
+    # from the seed), a noise level and a test share of the set's own
+    "moons-adam-l2-dropout": ("dataset=moons&depth=2&width=12&optimizer=adam&lr=0.02"
+                              "&batch=48&seed=4&l2=0.01&dropout=0.3&noise=0.25&test=35"),
+    "digits-sgd-l2": ("dataset=digits&depth=1&width=16&optimizer=sgd&lr=0.3&batch=64"
+                      "&seed=6&l2=0.003&test=55"),
 }
 
 # Runs each program given on the command line in this fresh interpreter, as
@@ -204,8 +210,8 @@ def downloads(app):
 
 def test_the_code_tab_shows_and_offers_each_frameworks_program():
     app = Playground("dataset=moons&width=8&steps=40")
-    assert app.tabs.titles == ("Train", "Code")
-    assert app.tabs.children[1] is app.code
+    assert app.tabs.titles == ("Train", "Neurons", "Code")
+    assert app.tabs.children[2] is app.code
     offered = downloads(app)
     assert offered == {FILENAMES[f]: program(f, app.config) for f in FILENAMES}
     shown = [html.unescape(re.sub(r"<[^>]+>", "", pre)) for pre in
@@ -229,7 +235,9 @@ def test_the_code_follows_the_settings():
 def test_the_code_tab_may_use_the_whole_width():
     app = Playground()
     assert "fl-pg-wide" not in app.container._dom_classes
-    app.tabs.selected_index = 1
+    app.tabs.selected_index = 2
     assert "fl-pg-wide" in app.container._dom_classes
+    app.tabs.selected_index = 1  # the Neurons tab keeps the panels' width
+    assert "fl-pg-wide" not in app.container._dom_classes
     app.tabs.selected_index = 0
     assert "fl-pg-wide" not in app.container._dom_classes

@@ -50,38 +50,18 @@ The package, one module per job:
 """
 
 from .app import PageLink, Playground
-from .config import (
-                     DATASETS,
-                     FRAMEWORK_CHOICES,
-                     FRAMEWORK_COLORS,
-                     FRAMEWORKS,
-                     LABELS,
-                     Config,
-                     query_string,
-)
-from .data import GRID, NOISE, POINTS, TEST_FRACTION, Batches, Data, load_data
-from .estimate import (
-                     LOAD_SECONDS,
-                     STEP_COST,
-                     duration_text,
-                     estimate_seconds,
-                     measure_step_costs,
-                     multiply_adds,
-                     step_ms,
-)
-from .pictures import (
-                     boundary_chart,
-                     boundary_colors,
-                     confusion_chart,
-                     confusion_matrix,
-                     loss_chart,
-                     png,
-)
+from .config import (DATASETS, FRAMEWORK_CHOICES, FRAMEWORK_COLORS, FRAMEWORKS, LABELS, PRESETS,
+                     Config, Preset, query_string)
+from .data import GRID, NOISE, POINTS, Batches, Data, held_out, load_data
+from .estimate import (LOAD_SECONDS, STEP_COST, duration_text, estimate_seconds,
+                       measure_step_costs, multiply_adds, step_ms)
+from .pictures import (boundary_chart, boundary_colors, confusion_chart, confusion_matrix,
+                       loss_chart, png)
 from .run import FrameworkRun
 
-__all__ = ["Playground", "PageLink", "Config", "query_string", "DATASETS", "FRAMEWORKS",
-           "FRAMEWORK_CHOICES", "FRAMEWORK_COLORS", "LABELS", "Data", "load_data", "Batches",
-           "GRID", "NOISE", "POINTS", "TEST_FRACTION", "FrameworkRun", "STEP_COST",
-           "LOAD_SECONDS", "step_ms", "multiply_adds", "estimate_seconds",
+__all__ = ["Playground", "PageLink", "Config", "Preset", "PRESETS", "query_string",
+           "DATASETS", "FRAMEWORKS", "FRAMEWORK_CHOICES", "FRAMEWORK_COLORS", "LABELS", "Data",
+           "load_data", "Batches", "GRID", "NOISE", "POINTS", "held_out", "FrameworkRun",
+           "STEP_COST", "LOAD_SECONDS", "step_ms", "multiply_adds", "estimate_seconds",
            "measure_step_costs", "duration_text", "png", "boundary_colors", "loss_chart",
            "boundary_chart", "confusion_matrix", "confusion_chart"]

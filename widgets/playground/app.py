@@ -17,24 +17,19 @@ from lessons.models import ACTIVATIONS, get_weights, mlp, predict
 
 from ..charts import escape
 from ..graphview import GraphView
-from .config import (
-    DATASETS,
-    FRAMEWORK_CHOICES,
-    FRAMEWORK_COLORS,
-    FRAMEWORKS,
-    LABELS,
-    Config,
-    under_voila,
-)
-from .data import Batches, Data, load_data
+from .config import (DATASETS, FRAMEWORK_CHOICES, FRAMEWORK_COLORS, FRAMEWORKS, LABELS, PRESETS,
+                     Config, under_voila)
+from .data import NOISE, Batches, Data, load_data
 from .estimate import LOAD_SECONDS, duration_text, estimate_seconds, loaded, step_ms
-from .pictures import boundary_chart, confusion_chart, confusion_matrix, loss_chart
+from .pictures import (boundary_chart, confusion_chart, confusion_matrix, loss_chart,
+                       neuron_tiles)
 from .programs import FILENAMES as PROGRAM_FILES
 from .programs import LABELS as PROGRAM_LABELS
 from .programs import download_uri, program
 from .run import TIMED_AFTER, FrameworkRun
 
 _HERE = pathlib.Path(__file__).parent
+NEURONS_TAB, CODE_TAB = 1, 2  # the tabs' positions; Train is 0
 
 REFRESH_SECONDS = 0.3                   # the charts are redrawn at most this often
 DIVERGED = 100                          # a loss this many times the first one has diverged
@@ -85,7 +80,8 @@ class Playground:
         self._build_results()
         self._build_code()
         self.train_view = w.VBox([self.panels, self.graph_box])
-        self.tabs = w.Tab([self.train_view, self.code], titles=("Train", "Code"))
+        self.tabs = w.Tab([self.train_view, self.neurons, self.code],
+                          titles=("Train", "Neurons", "Code"))
         self.tabs.add_class("fl-pg-tabs")
         self.tabs.observe(self._on_tab, names="selected_index")
         self.container = w.VBox([self.style, self.controls, self.status_bar,
@@ -93,6 +89,7 @@ class Playground:
                                 layout=w.Layout(width="100%"))
         self.container.add_class("fl-playground")
         self._show_config(self.config)
+        self._show_preset()
         self.reset()
 
     # --- widgets --------------------------------------------------------------------
@@ -119,6 +116,26 @@ class Playground:
         self.lr = control(w.FloatText(description="Learning rate", step=0.01), "fl-pg-lr", "175px")
         self.batch = control(w.IntText(description="Batch"), "fl-pg-batch", "115px")
         self.steps = control(w.IntText(description="Steps"), "fl-pg-steps", "135px")
+        self.noise = control(w.FloatText(description="Noise", step=0.01,
+                                         tooltip="standard deviation of the noise added to "
+                                                 "each point of the 2-D data sets"),
+                             "fl-pg-noise", "125px")
+        self.test = control(w.IntText(description="Test %", tooltip="percentage of the "
+                                      "examples held out to test on"), "fl-pg-test", "115px")
+        self.l2 = control(w.FloatText(description="L2", step=0.001, tooltip="weight of the "
+                                      "L2 penalty on the weights (0: none)"), "fl-pg-l2", "120px")
+        self.dropout = control(w.FloatText(description="Dropout", step=0.05,
+                                           tooltip="share of hidden units zeroed in each "
+                                                   "training step (0: none)"),
+                               "fl-pg-dropout", "135px")
+        self.preset = w.Dropdown(options=[("choose one…", "")] +
+                                 [(preset.title, key) for key, preset in PRESETS.items()],
+                                 description="Preset", style={"description_width": "initial"},
+                                 layout=w.Layout(width="390px"))
+        self.preset.add_class("fl-pg-preset")
+        self.preset.observe(self._on_preset, names="value")
+        self.preset_note = w.HTML()
+        self.preset_note.add_class("fl-pg-preset-note")
         self.train_button = w.Button(description="Train", icon="play", button_style="primary",
                                      tooltip="train every chosen framework, side by side")
         self.stop_button = w.Button(description="Stop", icon="pause",
@@ -137,10 +154,11 @@ class Playground:
         rows = [w.HBox([self.dataset, self.framework, self.train_button, self.stop_button,
                         self.reset_button, self.estimate, self.link]),
                 w.HBox([self.depth, self.width, self.activation, self.optimizer, self.lr,
-                        self.batch, self.steps])]
+                        self.batch, self.steps]),
+                w.HBox([self.preset, self.noise, self.test, self.l2, self.dropout])]
         for row in rows:
             row.add_class("fl-pg-row")
-        self.controls = w.VBox(rows)
+        self.controls = w.VBox([*rows, self.preset_note])
         self.controls.add_class("fl-pg-controls")
 
     def _build_results(self) -> None:
@@ -163,14 +181,17 @@ class Playground:
     def _build_code(self) -> None:
         self.code = w.HTML(layout=w.Layout(width="100%"))
         self.code.add_class("fl-pg-code")
+        self.neurons = w.HTML(layout=w.Layout(width="100%"))
+        self.neurons.add_class("fl-pg-neurons-tab")
 
     def _on_tab(self, change) -> None:
         """Three programs side by side need more width than the panels: the page may
         grow as wide as the window while the Code tab shows."""
-        if change["new"] == 1:
+        if change["new"] == CODE_TAB:
             self.container.add_class("fl-pg-wide")
         else:
             self.container.remove_class("fl-pg-wide")
+        self._update()
 
     def _show_config(self, config: Config) -> None:
         """Put ``config`` into the widgets without each change resetting the app."""
@@ -180,7 +201,8 @@ class Playground:
                 widget, value = getattr(self, name), getattr(config, name)
                 if value in [v for _, v in widget.options]:
                     widget.value = value
-            for name in ("depth", "width", "lr", "batch", "steps"):
+            for name in ("depth", "width", "lr", "batch", "steps", "noise", "test", "l2",
+                         "dropout"):
                 getattr(self, name).value = getattr(config, name)
         finally:
             self._syncing = False
@@ -190,20 +212,51 @@ class Playground:
             self.config, dataset=self.dataset.value, framework=self.framework.value,
             depth=self.depth.value, width=self.width.value, activation=self.activation.value,
             optimizer=self.optimizer.value, lr=float(self.lr.value), batch=self.batch.value,
-            steps=self.steps.value)
+            steps=self.steps.value, noise=float(self.noise.value), test=self.test.value,
+            l2=float(self.l2.value), dropout=float(self.dropout.value))
 
     def _on_change(self, _change=None) -> None:
         if self._syncing:
             return
         old, new = self.config, self._config_from_widgets()
+        if (new.dataset != old.dataset and new.noise == old.noise
+                and old.noise == NOISE.get(old.dataset, 0.0)):
+            # the data set's own noise goes with it, unless a person chose another
+            new = dataclasses.replace(new, noise=NOISE.get(new.dataset, 0.0))
+            self._show_config(new)
         if new == old:
             return
         self._link_messages = []
         self.config = new
+        self._show_preset()
         if dataclasses.replace(old, steps=new.steps) != new:  # more than the steps changed
             self.reset()
         else:
             self._update()
+
+    def _on_preset(self, change) -> None:
+        if self._syncing or not change["new"]:
+            return
+        self.apply_preset(change["new"])
+
+    def apply_preset(self, key: str) -> None:
+        """Take the settings of ``PRESETS[key]`` (the others go back to their defaults)
+        and show its one line of commentary."""
+        config, _ = Config.from_query(PRESETS[key].query)
+        self._show_config(config)
+        self._on_change()
+
+    def _show_preset(self) -> None:
+        """The preset whose settings these are, and its note; none once a setting differs."""
+        key = next((k for k, p in PRESETS.items()
+                    if Config.from_query(p.query)[0] == self.config), "")
+        self._syncing = True
+        try:
+            self.preset.value = key
+        finally:
+            self._syncing = False
+        self.preset_note.value = (f'<div class="fl-pg-note">{escape(PRESETS[key].note)}</div>'
+                                  if key else "")
 
     def set(self, **settings) -> None:
         """Change settings as the widgets would, e.g. ``app.set(width=8, lr=0.1)``."""
@@ -277,14 +330,15 @@ class Playground:
             self.graph.svg = self.graph.message = self.graph_title.value = ""
             return
         try:
-            self.data = load_data(config.dataset, config.seed)
+            self.data = load_data(config.dataset, config.seed, noise=config.noise,
+                                  test=config.test)
         except Exception as exc:  # the digits need scikit-learn's data file
             self.messages.append(f"could not load the {DATASETS[config.dataset]} data: "
                                  f"{type(exc).__name__}: {exc}")
             return
         self._batches = Batches(len(self.data.X), config.batch, config.seed)
         minigrad.manual_seed(config.seed)
-        model = mlp("minigrad", self.sizes, config.activation)
+        model = mlp("minigrad", self.sizes, config.activation, dropout=config.dropout)
         self.initial_weights = get_weights(model)
         if self.data.grid is not None:
             self._initial_p1 = _p1(predict(model, self.data.grid))
@@ -416,8 +470,11 @@ class Playground:
             config, running = self.config, self.running
             problems = config.problems()
             for control in (self.dataset, self.framework, self.depth, self.width,
-                            self.activation, self.optimizer, self.lr, self.batch, self.steps):
+                            self.activation, self.optimizer, self.lr, self.batch, self.steps,
+                            self.test, self.l2, self.preset):
                 control.disabled = running
+            self.noise.disabled = running or config.dataset == "digits"
+            self.dropout.disabled = running or (config.depth == 0 and not config.dropout)
             self.train_button.disabled = (running or bool(problems) or self.initial_weights is None
                                           or self._nothing_left_to_train())
             self.stop_button.disabled = not running
@@ -441,6 +498,8 @@ class Playground:
             children = tuple(self.panel_widgets[f] for f in chosen)
             if self.panels.children != children:
                 self.panels.children = children
+            if self.tabs.selected_index == NEURONS_TAB:  # drawn only while it shows
+                self.neurons.value = self._neurons_html(problems)
             if config != self._code_config:
                 self.code.value = self._code_html(config, problems)
                 self._code_config = config
@@ -467,6 +526,46 @@ class Playground:
                 f'<pre class="fl-pg-source">{_highlight(text)}</pre></div>')
         parts.append("</div>")
         return "".join(parts)
+
+    def _neurons_html(self, problems: list[str]) -> str:
+        """The Neurons tab: the first hidden layer of one framework's model, unit by unit."""
+        config, data = self.config, self.data
+        if problems or data is None or self.initial_weights is None:
+            return ('<div class="fl-pg-code-note">The units appear here once the settings '
+                    "above can train.</div>")
+        if config.depth == 0:
+            return ('<div class="fl-pg-code-note">This model has no hidden layer: its '
+                    "logits are a linear function of the input, and the decision boundary "
+                    "is a straight line (Train tab).</div>")
+        run = next((self.runs[f] for f in config.frameworks
+                    if f in self.runs and self.runs[f].model is not None), None)
+        try:
+            weights = get_weights(run.model) if run is not None else self.initial_weights
+        except Exception:  # a framework whose weights cannot be read (NaN is fine)
+            run, weights = None, self.initial_weights
+        whose = (f"{LABELS[run.framework]}'s model after {len(run.losses)} steps"
+                 if run is not None else "the initial weights, before training")
+        if data.grid is not None:
+            how = ("each square is one unit's output over the input plane, the square the "
+                   "decision boundary is drawn on"
+                   + {"relu": ": white where the unit is 0 (off), bluer as it grows",
+                      "tanh": ": orange at -1, white at 0, blue at +1",
+                      "sigmoid": ": orange at 0, white at 0.5, blue at 1"}[config.activation]
+                   + ". Each unit draws one straight line across the plane; the next layers "
+                   "combine these lines into the curved boundary.")
+        else:
+            how = ("each square is one unit's 64 weights as an 8×8 image: blue pixels push "
+                   "its output up, orange ones down. These are the strokes it looks for.")
+        others = (" The other frameworks start from the same weights and see the same "
+                  "batches, so theirs look the same unless their curves part."
+                  if len(config.frameworks) > 1 else "")
+        tiles = neuron_tiles(weights["0.weight"], weights["0.bias"], config.activation, data)
+        cells = "".join(f'<figure class="fl-pg-unit"><img src="{uri}" alt="unit {i + 1}" '
+                        f'width="64" height="64"><figcaption>{i + 1}</figcaption></figure>'
+                        for i, uri in enumerate(tiles))
+        return (f'<div class="fl-pg-code-note">The first hidden layer ({len(tiles)} units) '
+                f"of {escape(whose)}: {escape(how)}{escape(others)}</div>"
+                f'<div class="fl-pg-units">{cells}</div>')
 
     def _nothing_left_to_train(self) -> bool:
         """Every chosen framework has stopped for good (diverged, failed, not installed)."""
@@ -544,9 +643,12 @@ class Playground:
             stats.append(f"loss <b>{run.losses[-1]:.4g}</b>")
         ms = run.step_ms() if run is not None else None
         stats.append(f'<span class="fl-pg-time">{_ms_text(ms)}</span>')
-        p1, accuracy, counts = self._evaluate(run)
+        p1, accuracy, test_loss, counts = self._evaluate(run)
         if accuracy is not None:
             stats.append(f"test accuracy <b>{accuracy:.0%}</b>")
+        if test_loss is not None:
+            stats.append(f'<span title="mean cross-entropy on the test examples">test loss '
+                         f"<b>{test_loss:.3g}</b></span>")
         parts.append('<div class="fl-pg-stats">' + " · ".join(stats) + "</div>")
         if run is not None and run.error:
             parts.append(f'<div class="fl-pg-message">{escape(run.error)}</div>')
@@ -559,21 +661,24 @@ class Playground:
         return "".join(parts)
 
     def _evaluate(self, run: FrameworkRun | None):
-        """(p(class 1) on the grid, test accuracy, confusion counts) for the panel."""
+        """(p(class 1) on the grid, test accuracy, test loss, confusion counts) for the
+        panel; the test loss is the mean cross-entropy, without the L2 penalty."""
         data = self.data
         if data is None:
-            return None, None, None
+            return None, None, None, None
         if run is None or not run.losses or run.model is None:
-            return self._initial_p1, None, None
+            return self._initial_p1, None, None, None
         try:
             with np.errstate(all="ignore"):  # a diverged model overflows; its panel says so
-                y_hat = run.predict(data.X_test).argmax(axis=1)
+                logits = run.predict(data.X_test)
                 p1 = _p1(run.predict(data.grid)) if data.grid is not None else None
         except Exception:  # a model whose weights are NaN predicts nothing useful
-            return None, None, None
+            return None, None, None, None
+        y_hat = logits.argmax(axis=1)
         accuracy = float((y_hat == data.y_test).mean())
+        loss = cross_entropy(logits, data.y_test)
         counts = confusion_matrix(data.y_test, y_hat, data.classes) if data.grid is None else None
-        return p1, accuracy, counts
+        return p1, accuracy, loss if math.isfinite(loss) else None, counts
 
 
 def _highlight(source: str) -> str:
@@ -584,6 +689,14 @@ def _highlight(source: str) -> str:
     from pygments.lexers import PythonLexer
 
     return highlight(source, PythonLexer(), HtmlFormatter(nowrap=True))
+
+
+def cross_entropy(logits: np.ndarray, y: np.ndarray) -> float:
+    """The mean softmax cross-entropy of ``logits`` (rows) against the labels ``y``."""
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    with np.errstate(all="ignore"):
+        return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(z)), y]))
 
 
 def _p1(logits: np.ndarray) -> np.ndarray:

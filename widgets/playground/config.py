@@ -8,11 +8,13 @@ import math
 import os
 import urllib.parse
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from lessons.models import ACTIVATIONS
 from lessons.training import OPTIMIZERS
 
 from ..charts import COLORS
+from .data import NOISE
 
 DATASETS = {"spirals": "Two spirals", "moons": "Moons", "circles": "Circles",
             "digits": "8×8 digits"}
@@ -41,6 +43,10 @@ class Config:
     batch: int = 32
     steps: int = 500
     seed: int = 0
+    noise: float | None = None   # of the 2-D sets; None: the data set's own (NOISE)
+    test: int = 20               # percent of the examples held out for testing
+    l2: float = 0.0              # weight of the L2 penalty on the weights (not biases)
+    dropout: float = 0.0         # rate of the Dropout after each hidden layer
 
     CHOICES = {"dataset": tuple(DATASETS), "framework": tuple(FRAMEWORK_CHOICES),
                "activation": ACTIVATIONS, "optimizer": OPTIMIZERS}
@@ -48,8 +54,13 @@ class Config:
     # steps, all three frameworks) is the slowest; the limits keep it to a few minutes
     # on a 2-core machine (estimate_seconds says how long before it starts).
     RANGES = {"depth": (0, 6), "width": (1, 128), "batch": (1, 512), "steps": (1, 5000),
-              "seed": (0, 2**31 - 1)}
+              "seed": (0, 2**31 - 1), "test": (10, 90), "noise": (0.0, 1.0),
+              "l2": (0.0, 1.0), "dropout": (0.0, 0.9)}
     LR_RANGE = (1e-6, 100.0)
+
+    def __post_init__(self):
+        if self.noise is None:  # frozen: set the default through object
+            object.__setattr__(self, "noise", NOISE.get(self.dataset, 0.0))
 
     @property
     def frameworks(self) -> tuple[str, ...]:
@@ -64,7 +75,7 @@ class Config:
                              f"not {getattr(self, name)!r}")
         for name, (low, high) in self.RANGES.items():
             value = getattr(self, name)
-            if not low <= value <= high:
+            if not (math.isfinite(value) and low <= value <= high):
                 found.append(f"{name} must be between {low} and {high}, not {value}: "
                              f"{_HINTS[name]}")
         low, high = self.LR_RANGE
@@ -101,7 +112,7 @@ class Config:
                 continue
             try:
                 values[key] = (int(value) if kind == "int" else
-                               float(value) if kind == "float" else value)
+                               float(value) if kind.startswith("float") else value)
             except ValueError:
                 messages.append(f"the link sets {key} to {value!r}, which is not a number; "
                                 f"using {getattr(cls, key)}")
@@ -112,7 +123,11 @@ _HINTS = {"depth": "0 hidden layers is a linear model",
           "width": "a layer needs at least one unit",
           "batch": "the number of examples per step",
           "steps": "how long to train",
-          "seed": "any whole number"}
+          "seed": "any whole number",
+          "test": "the percentage of the examples held out to test on",
+          "noise": "0 draws the shapes exactly",
+          "l2": "0 is no penalty; try 0.001 to 0.01",
+          "dropout": "0 is no dropout; try 0.1 to 0.5"}
 
 
 # What Voila itself reads from the page's address (?theme=dark), not app settings.
@@ -137,3 +152,52 @@ def query_string() -> str:
 
 def under_voila() -> bool:
     return os.environ.get("SERVER_SOFTWARE", "").startswith("voila")
+
+
+# ------------------------------------------------------------------------- presets
+
+
+class Preset(NamedTuple):
+    title: str   # what the Preset menu shows
+    query: str   # the settings, as in the page's address; the rest keep their defaults
+    note: str    # one line on what to look for
+
+
+OVERFIT = "dataset=moons&noise=0.35&test=90&depth=3&width=64&lr=0.01&steps=2000"
+PRESETS = {
+    "same": Preset("Three frameworks, one curve",
+                   "framework=all&dataset=moons&optimizer=sgd&lr=0.3",
+                   "SGD from the same weights on the same batches: the three loss curves "
+                   "agree to a millionth, and so do the boundaries."),
+    "adam": Preset("TensorFlow's Adam ε differs",
+                   "framework=all",
+                   "Adam on the spirals: minigrad and PyTorch agree to a millionth, but "
+                   "TensorFlow's curve leaves theirs within a few steps: Keras adds ε to √v "
+                   "before Adam's bias correction, PyTorch after it."),
+    "rate": Preset("Too high a learning rate",
+                   "dataset=moons&optimizer=sgd&lr=20",
+                   "SGD at a rate of 20 overshoots: the loss grows more than a thousandfold "
+                   "in three steps and training stops. A rate of 0.3 trains these moons."),
+    "small": Preset("Too small a network for the spirals",
+                    "depth=1&width=2&steps=2000",
+                    "Two hidden units can bend the boundary only so far: after 2,000 steps "
+                    "about two test points in three are right. Width 16 gets over 90%."),
+    "linear": Preset("No hidden layer for the circles",
+                     "dataset=circles&depth=0&steps=1000",
+                     "Without a hidden layer the boundary is one straight line, and no line "
+                     "parts a ring from its centre: about half the test points are right."),
+    "overfit": Preset("Overfitting: few noisy points, a big network",
+                      OVERFIT,
+                      "40 noisy training points, 3 layers of 64 units: the training loss "
+                      "falls to nearly 0 while the test loss ends above 1, as the boundary "
+                      "bends round single points."),
+    "l2": Preset("L2 against overfitting",
+                 OVERFIT + "&l2=0.01",
+                 "The same set-up with an L2 penalty of 0.01: a smoother boundary, and a test "
+                 "loss less than a fifth of the one without."),
+    "dropout": Preset("Dropout, in three frameworks",
+                      "framework=all&" + OVERFIT + "&dropout=0.5",
+                      "Half the hidden units are zeroed at each step: a smoother boundary and "
+                      "a lower test loss than without. Each framework draws its own masks, "
+                      "so the curves no longer agree."),
+}

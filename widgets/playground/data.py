@@ -9,7 +9,7 @@ import numpy as np
 
 from lessons.data import circles, load_digits, moons, two_spirals
 
-POINTS, TEST_FRACTION = 400, 0.2        # the generated 2-D sets: 320 train, 80 test
+POINTS = 400                            # the generated 2-D sets' size
 NOISE = {"spirals": 0.04, "moons": 0.1, "circles": 0.06}
 GRID = 50                               # the decision boundary is drawn from GRID x GRID points
 
@@ -30,14 +30,19 @@ class Data:
     grid: np.ndarray | None = None
 
 
-def load_data(name: str, seed: int = 0) -> Data:
-    """The data set ``name`` (a key of DATASETS), split for training and testing."""
+def load_data(name: str, seed: int = 0, *, noise: float | None = None,
+              test: int = 20) -> Data:
+    """The data set ``name`` (a key of DATASETS) with ``test`` percent of its examples
+    held out for testing. The 2-D sets are POINTS points with Gaussian noise of standard
+    deviation ``noise`` on each coordinate (None: the set's own, NOISE); the digits
+    have no noise setting, and their split keeps every digit's share."""
     if name == "digits":
-        X, y, X_test, y_test = load_digits(seed=seed)
+        X, y, X_test, y_test = load_digits(seed=seed, split=test / 100)
         return Data(X, y, X_test, y_test, classes=10)
     make = {"spirals": two_spirals, "moons": moons, "circles": circles}[name]
-    X, y = make(n=POINTS, noise=NOISE[name], seed=seed)  # already shuffled
-    n_test = int(POINTS * TEST_FRACTION)
+    X, y = make(n=POINTS, noise=NOISE[name] if noise is None else noise,
+                seed=seed)  # already shuffled
+    n_test = held_out(test)
     lo, hi = X.min(axis=0), X.max(axis=0)
     center, half = (lo + hi) / 2, (hi - lo).max() / 2 * 1.15  # a square view, with a margin
     x0, x1, y0, y1 = center[0] - half, center[0] + half, center[1] - half, center[1] + half
@@ -45,6 +50,11 @@ def load_data(name: str, seed: int = 0) -> Data:
     grid = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(np.float32)
     return Data(X[n_test:], y[n_test:], X[:n_test], y[:n_test], classes=2,
                 extent=(x0, x1, y0, y1), grid=grid)
+
+
+def held_out(test: int) -> int:
+    """How many of the POINTS generated points ``test`` percent holds out."""
+    return POINTS * test // 100
 
 
 class Batches:

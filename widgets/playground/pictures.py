@@ -175,3 +175,46 @@ def confusion_chart(counts: np.ndarray | None, color: str, size: int = 360) -> s
         body.append(f'<text x="{left + (j + 0.5) * cell:.1f}" y="{top + classes * cell + 12:.1f}" '
                     f'text-anchor="middle" fill="#777">{j}</text>')
     return svg(size, size + 14, body, "confusion matrix on the test digits", cls="fl-pg-confusion")
+
+
+def unit_outputs(weight: np.ndarray, bias: np.ndarray, activation: str,
+                 points: np.ndarray) -> np.ndarray:
+    """The first hidden layer's outputs at ``points`` (n, inputs): one column per unit.
+    ``weight`` is (units, inputs), as in PyTorch."""
+    z = np.asarray(points, dtype=np.float64) @ np.asarray(weight, dtype=np.float64).T + bias
+    with np.errstate(all="ignore"):
+        if activation == "relu":
+            return np.maximum(z, 0.0)
+        if activation == "tanh":
+            return np.tanh(z)
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))
+
+
+def unit_shades(outputs: np.ndarray, activation: str) -> np.ndarray:
+    """Where each output sits on the boundary's colour scale (0 orange, 0.5 white, 1
+    blue): tanh's -1..1 and sigmoid's 0..1 span the whole scale; ReLU's outputs run from
+    white at 0 to blue at the largest output of any unit, so units compare at a glance."""
+    if activation == "tanh":
+        return (outputs + 1.0) / 2.0
+    if activation == "sigmoid":
+        return outputs
+    top = float(np.nanmax(outputs)) if outputs.size else 0.0
+    return 0.5 + 0.5 * outputs / (top if top > 0 else 1.0)
+
+
+def neuron_tiles(weight: np.ndarray, bias: np.ndarray, activation: str, data: Data) -> list[str]:
+    """One small picture per unit of the first hidden layer, as data: URIs of PNGs. For
+    the 2-D sets, the unit's output over the input plane (the square the decision
+    boundary is drawn on); for the digits, the unit's 64 weights as an 8x8 image, orange
+    for negative, blue for positive: the pattern of pixels the unit responds to."""
+    if data.grid is not None:
+        shades = unit_shades(unit_outputs(weight, bias, activation, data.grid), activation)
+        images = [shades[:, i].reshape(GRID, GRID) for i in range(shades.shape[1])]
+    else:
+        weight = np.asarray(weight, dtype=np.float64)
+        top = float(np.abs(weight).max()) or 1.0
+        side = math.isqrt(weight.shape[1])
+        images = [0.5 + 0.5 * row.reshape(side, side) / top for row in weight]
+    return ["data:image/png;base64,"
+            + base64.b64encode(png(boundary_colors(np.nan_to_num(image, nan=0.5)))).decode()
+            for image in images]

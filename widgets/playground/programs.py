@@ -35,7 +35,7 @@ import textwrap
 
 import numpy as np
 
-from .data import NOISE, POINTS, TEST_FRACTION
+from .data import POINTS, held_out
 
 __all__ = ["FILENAMES", "LABELS", "program", "download_uri", "two_spirals", "moons",
            "circles", "digits", "initial_weights", "batches"]
@@ -183,7 +183,7 @@ def program(framework: str, config) -> str:
     sizes = ((64, 10) if config.dataset == "digits" else (2, 2))
     sizes = (sizes[0], *[config.width] * config.depth, sizes[1])
     parts = [_header(framework, config, sizes), _imports(framework),
-             _settings(config, sizes), _data(config, POINTS, NOISE, TEST_FRACTION),
+             _settings(config, sizes), _data(config),
              _source(initial_weights), _source(batches),
              _model(framework, config, sizes), _training(framework, config)]
     return "\n\n\n".join(part.strip("\n") for part in parts) + "\n"
@@ -208,7 +208,8 @@ def _header(framework, config, sizes) -> str:
     needs = [*REQUIRES[framework], *(["scikit-learn"] if config.dataset == "digits" else [])]
     summary = (f"{DATA_TITLES[config.dataset].capitalize()}: {model}, layers "
                f"{'-'.join(map(str, sizes))}, trained with {_optimizer_text(config)} "
-               f"for {config.steps} steps of {config.batch} examples.")
+               f"for {config.steps} steps of {config.batch} examples"
+               + "".join(f", {text}" for text in _regularization_words(config)) + ".")
     about = ("A program of its own: it makes the same data, starts from the same "
              "initial weights and trains on the same batches as the app, so it "
              "prints the losses the app draws.")
@@ -223,6 +224,11 @@ def _header(framework, config, sizes) -> str:
                       f"    python {FILENAMES[framework]}", "",
                       "The set-up in the Playground's address:", "",
                       *["    " + line.replace(" &", "&") for line in query], '"""'])
+
+
+def _regularization_words(config) -> list[str]:
+    return ([f"L2 penalty {config.l2:g}"] if config.l2 else []) + (
+        [f"dropout {config.dropout:g}"] if config.dropout and config.depth else [])
 
 
 def _imports(framework) -> str:
@@ -248,32 +254,56 @@ LEARNING_RATE = {config.lr!r}
 BATCH = {config.batch}
 STEPS = {config.steps}
 # the loss is printed at {which}
-PRINT_EVERY = {every}"""
+PRINT_EVERY = {every}""" + _regularization(config)
 
 
-def _data(config, points, noise, test_fraction) -> str:
+def _regularization(config) -> str:
+    lines = []
+    if config.l2:
+        lines += ["# the loss adds L2 times the sum of the squared weights",
+                  "# (not the biases)", f"L2 = {config.l2!r}"]
+    if config.dropout and config.depth:
+        lines += ["# the share of hidden units zeroed in each training step",
+                  f"DROPOUT = {config.dropout!r}"]
+    return "".join("\n" + line for line in lines)
+
+
+def _data(config) -> str:
     if config.dataset == "digits":
-        return _source(digits) + "\n\n\nX, y, X_test, y_test = digits(SEED)"
+        return (_source(digits) + "\n\n\nX, y, X_test, y_test = digits(SEED, "
+                f"test_fraction={config.test / 100!r})")
     make = {"spirals": two_spirals, "moons": moons, "circles": circles}[config.dataset]
-    n_test = int(points * test_fraction)
-    return (_source(make) + f"\n\n\nX_all, y_all = {make.__name__}({points}, "
-            f"noise={noise[config.dataset]}, seed=SEED)\n"
-            f"X, y = X_all[{n_test}:], y_all[{n_test}:]  # {points - n_test} to train on\n"
+    n_test = held_out(config.test)
+    return (_source(make) + f"\n\n\nX_all, y_all = {make.__name__}({POINTS}, "
+            f"noise={config.noise!r}, seed=SEED)\n"
+            f"X, y = X_all[{n_test}:], y_all[{n_test}:]  # {POINTS - n_test} to train on\n"
             f"X_test, y_test = X_all[:{n_test}], y_all[:{n_test}]  # {n_test} held out")
 
 
 def _model(framework, config, sizes) -> str:
     pairs = list(zip(sizes[:-1], sizes[1:]))
+    dropout = bool(config.dropout and config.depth)
     if framework == "tensorflow":
         lines = ["model = keras.Sequential([", f"    keras.Input(shape=({sizes[0]},)),"]
         for i, (_, n_out) in enumerate(pairs):
             last = i == len(pairs) - 1
             lines.append(f"    keras.layers.Dense({n_out}),  # logits" if last else
                          f'    keras.layers.Dense({n_out}, activation="{config.activation}"),')
-        lines += ["])",
-                  "# a Dense kernel is (in, out): PyTorch's weight transposed",
+            if dropout and not last:
+                lines.append(f"    keras.layers.Dropout(DROPOUT, seed=int(SEEDS[{i}])),")
+        if dropout:
+            lines[:0] = ["# each Dropout layer draws its masks from a seed of its own",
+                         f"SEEDS = np.random.SeedSequence(SEED).generate_state({config.depth})"]
+        dense = "model.layers"
+        if dropout:
+            lines += ["])", "dense = [layer for layer in model.layers",
+                      "         if isinstance(layer, keras.layers.Dense)]"]
+            dense = "dense"
+        else:
+            lines += ["])"]
+        lines += ["# a Dense kernel is (in, out): PyTorch's weight transposed",
                   "weights = initial_weights(SIZES, SEED)",
-                  "for layer, (weight, bias) in zip(model.layers, weights):",
+                  f"for layer, (weight, bias) in zip({dense}, weights):",
                   "    layer.set_weights([weight.T, bias])"]
         return "\n".join(lines)
     act = {"relu": "nn.ReLU()", "tanh": "nn.Tanh()", "sigmoid": "nn.Sigmoid()"}[config.activation]
@@ -282,6 +312,8 @@ def _model(framework, config, sizes) -> str:
         lines.append(f"    nn.Linear({n_in}, {n_out}),")
         if i < len(pairs) - 1:
             lines.append(f"    {act},")
+            if dropout:
+                lines.append("    nn.Dropout(DROPOUT),")
     lines += [")",
               "weights = initial_weights(SIZES, SEED)",
               "linears = [m for m in model if isinstance(m, nn.Linear)]",
@@ -289,6 +321,9 @@ def _model(framework, config, sizes) -> str:
               "    for layer, (weight, bias) in zip(linears, weights):",
               "        layer.weight.copy_(torch.from_numpy(weight))",
               "        layer.bias.copy_(torch.from_numpy(bias))"]
+    if dropout:
+        lines += ["# the dropout masks come from the global generator",
+                  "torch.manual_seed(SEED)"]
     return "\n".join(lines)
 
 
@@ -297,6 +332,11 @@ def _training(framework, config) -> str:
     if step == 1 or step % PRINT_EVERY == 0 or step == STEPS:
         print(f"step {step:5d}  loss {loss:.6f}")"""
     if framework == "tensorflow":
+        keras_l2 = ("\n        loss += L2 * tf.add_n([tf.reduce_sum(w ** 2) for w in l2_weights])"
+                    if config.l2 else "")
+        weights = ("\n# the weights the L2 penalty adds up (not the biases)\n"
+                   "l2_weights = [v for v in model.trainable_variables\n              if len(v.shape) > 1]\n"
+                   if config.l2 else "")
         optimizer = ("keras.optimizers.SGD(learning_rate=LEARNING_RATE)"
                      if config.optimizer == "sgd" else
                      "keras.optimizers.Adam(\n    learning_rate=LEARNING_RATE, "
@@ -305,7 +345,7 @@ def _training(framework, config) -> str:
 optimizer = {optimizer}
 # its variables are made now, before train_step is traced
 optimizer.build(model.trainable_variables)
-
+{weights}
 
 # tf.function traces train_step into a graph on its first
 # call, and again for a batch of another size (the smaller
@@ -316,7 +356,7 @@ def train_step(X, y):
         logits = model(X, training=True)
         losses = tf.nn.sparse_softmax_cross_entropy_with_logits(
             labels=y, logits=logits)
-        loss = tf.reduce_mean(losses)
+        loss = tf.reduce_mean(losses){keras_l2}
     variables = model.trainable_variables
     grads = tape.gradient(loss, variables)
     optimizer.apply_gradients(zip(grads, variables))
@@ -332,18 +372,23 @@ for step, idx in enumerate(batch_indices, start=1):
 logits = model(X_test, training=False)
 accuracy = np.mean(np.argmax(logits, axis=1) == y_test)
 print(f"test accuracy {{accuracy:.4f}}")"""
+    torch_l2 = ("\n    loss = loss + L2 * sum((w ** 2).sum() for w in l2_weights)"
+                if config.l2 else "")
     optimizer = ("torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)"
                  if config.optimizer == "sgd" else
                  "torch.optim.Adam(\n    model.parameters(), lr=LEARNING_RATE,\n"
                  "    betas=(0.9, 0.999), eps=1e-8)")
+    weights = ("\n# the weights the L2 penalty adds up (not the biases)\n"
+               "l2_weights = [p for p in model.parameters() if p.dim() > 1]\n"
+               if config.l2 else "")
     return f"""\
 optimizer = {optimizer}
-
+{weights}
 model.train()
 batch_indices = batches(len(X), BATCH, STEPS, SEED)
 for step, idx in enumerate(batch_indices, start=1):
     logits = model(torch.tensor(X[idx]))
-    loss = F.cross_entropy(logits, torch.tensor(y[idx]))
+    loss = F.cross_entropy(logits, torch.tensor(y[idx])){torch_l2}
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()

@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from lessons.models import mlp, predict, set_weights
-from lessons.training import keras_optimizer, torch_like_optimizer
+from lessons.training import train_step
 
 from .config import Config
 
@@ -42,10 +42,19 @@ class FrameworkRun:
             tensorflow_with_threads(1)
         else:
             _numpy_with_one_thread()
-        self.model = mlp(self.framework, sizes, config.activation)
+        self.model = mlp(self.framework, sizes, config.activation, dropout=config.dropout,
+                         seed=config.seed)
         set_weights(self.model, weights)
-        make = _keras_step if self.framework == "tensorflow" else _torch_like_step
-        self._step = make(self.model, self.framework, config.optimizer, config.lr)
+        if config.dropout:  # the masks, as the programs of the Code tab draw them
+            if self.framework == "torch":
+                import torch
+
+                torch.manual_seed(config.seed)
+            elif self.framework == "minigrad":
+                import minigrad
+
+                minigrad.manual_seed(config.seed)
+        self._step = train_step(self.model, config.optimizer, config.lr, l2=config.l2)
 
     def step(self, X: np.ndarray, y: np.ndarray) -> float:
         """One training step on the batch (X, y); returns the loss before the update."""
@@ -73,40 +82,3 @@ def _numpy_with_one_thread() -> None:
     except ImportError:
         return
     threadpool_limits(limits=1, user_api="blas")
-
-
-def _torch_like_step(model, framework, optimizer, lr):
-    """PyTorch's (and minigrad's) loop body, as ``lessons.training.train`` writes it."""
-    torch, opt = torch_like_optimizer(model, framework, optimizer, lr)
-    F = torch.nn.functional
-    model.train()
-
-    def step(X, y):
-        loss = F.cross_entropy(model(torch.tensor(X)), torch.tensor(y))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss.item()
-
-    return step
-
-
-def _keras_step(model, framework, optimizer, lr):
-    """TensorFlow's loop body: GradientTape inside a tf.function (traced on the first
-    step, which is why that step is left out of the time per step)."""
-    import tensorflow as tf
-
-    opt = keras_optimizer(optimizer, lr)
-    opt.build(model.trainable_variables)  # its variables exist before tf.function traces
-
-    @tf.function(reduce_retracing=True)
-    def train_step(X, y):
-        with tf.GradientTape() as tape:
-            logits = model(X, training=True)
-            loss = tf.reduce_mean(
-                tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
-        grads = tape.gradient(loss, model.trainable_variables)
-        opt.apply_gradients(zip(grads, model.trainable_variables))
-        return loss
-
-    return lambda X, y: float(train_step(X, y))
