@@ -283,3 +283,48 @@ def test_a_linear_model_has_no_units_to_show():
     app = Playground("depth=0")
     app.tabs.selected_index = 1
     assert "no hidden layer" in app.neurons.value and "<img" not in app.neurons.value
+
+
+# ------------------------------------------------------------ loading in the background
+
+
+def test_the_chosen_frameworks_load_in_the_background_and_train_waits_for_them(monkeypatch):
+    import threading
+    import time
+
+    import widgets.playground.run as run
+
+    release, started = threading.Event(), []
+
+    def slow_import(framework):
+        started.append(framework)
+        release.wait(30)
+
+    monkeypatch.setattr(run, "_importing", {})
+    monkeypatch.setattr(run, "import_framework", slow_import)
+    app = Playground("framework=torch&width=4&steps=3")
+    assert started == ["torch"]
+    status = html.unescape(app.status.value)
+    assert "ready: press Train (PyTorch loading in the background)" in status
+    assert "to load PyTorch the first time" in html.unescape(app.estimate.value)
+    app.train()
+    time.sleep(0.3)
+    assert app.running and app.step == 0  # the run waits for the import to finish
+    assert "loading PyTorch" in html.unescape(app.status.value)
+    release.set()
+    assert app.wait(60) and app.step == 3 and app.runs["torch"].error is None
+    assert "background" not in app.status.value
+    release.clear()
+    again = Playground("framework=all&width=4")  # PyTorch is done: only TensorFlow starts
+    assert started == ["torch", "tensorflow"]
+    assert "(TensorFlow loading in the background)" in html.unescape(again.status.value)
+    release.set()
+
+
+def test_an_app_whose_settings_cannot_train_loads_nothing(monkeypatch):
+    import widgets.playground.run as run
+
+    monkeypatch.setattr(run, "_importing", {})
+    monkeypatch.setattr(run, "import_framework", lambda framework: None)
+    Playground("framework=all&width=0")
+    assert run._importing == {}

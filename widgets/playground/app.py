@@ -26,7 +26,7 @@ from .pictures import (boundary_chart, confusion_chart, confusion_matrix, loss_c
 from .programs import FILENAMES as PROGRAM_FILES
 from .programs import LABELS as PROGRAM_LABELS
 from .programs import download_uri, program
-from .run import TIMED_AFTER, FrameworkRun
+from .run import TIMED_AFTER, FrameworkRun, import_in_background, importing, wait_for_import
 
 _HERE = pathlib.Path(__file__).parent
 NEURONS_TAB, CODE_TAB = 1, 2  # the tabs' positions; Train is 0
@@ -316,6 +316,9 @@ class Playground:
             self._started = self._took = None
             self._prepare_model()
         self._update()
+        if self.initial_weights is not None and import_in_background(
+                self.config.frameworks, then=self._update):  # get ready for Train
+            self._update()
 
     def _prepare_model(self) -> None:
         """Data, initial weights (drawn by minigrad, copied to the other frameworks when
@@ -429,10 +432,7 @@ class Playground:
         """A FrameworkRun, or one whose ``error`` says why the framework cannot train."""
         run = FrameworkRun(framework)
         try:
-            if framework == "tensorflow":
-                from lessons import quiet_tensorflow
-
-                quiet_tensorflow()
+            wait_for_import(framework)
             run.setup(config, self.sizes, self.initial_weights)
         except Exception as exc:
             run.error = (f"{LABELS[framework]} could not be loaded ({type(exc).__name__}: "
@@ -594,6 +594,9 @@ class Playground:
             text = f"stopped at step {self.step} of {steps}: Train goes on"
         else:
             text = "ready: press Train"
+            loading = [LABELS[f] for f in self.config.frameworks if importing(f)]
+            if loading:
+                text += f" ({' and '.join(loading)} loading in the background)"
         return f'<span class="fl-pg-state" data-step="{self.step}">{escape(text)}</span>'
 
     def _estimate_html(self, running: bool, problems: list[str]) -> str:

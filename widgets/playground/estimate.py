@@ -10,7 +10,7 @@ import numpy as np
 from lessons.models import get_weights, mlp
 
 from .config import FRAMEWORKS, Config
-from .run import FrameworkRun
+from .run import FrameworkRun, importing
 
 # ------------------------------------------------------------------------- time
 
@@ -103,9 +103,11 @@ def measure_step_costs(frameworks=FRAMEWORKS, repeats: int = 5) -> dict:
 
 
 def loaded(framework: str) -> bool:
-    """Whether this process has imported the framework already."""
-    return framework == "minigrad" or sys.modules.get(
+    """Whether this process has imported the framework already (a module still being
+    imported in the background is not loaded yet)."""
+    return framework == "minigrad" or (sys.modules.get(
         "tensorflow" if framework == "tensorflow" else "torch") is not None
+        and not importing(framework))
 
 
 def duration_text(seconds: float) -> str:

@@ -335,7 +335,8 @@ def _training(framework, config) -> str:
         keras_l2 = ("\n        loss += L2 * tf.add_n([tf.reduce_sum(w ** 2) for w in l2_weights])"
                     if config.l2 else "")
         weights = ("\n# the weights the L2 penalty adds up (not the biases)\n"
-                   "l2_weights = [v for v in model.trainable_variables\n              if len(v.shape) > 1]\n"
+                   "l2_weights = [v for v in model.trainable_variables\n"
+                   "              if len(v.shape) > 1]\n"
                    if config.l2 else "")
         optimizer = ("keras.optimizers.SGD(learning_rate=LEARNING_RATE)"
                      if config.optimizer == "sgd" else

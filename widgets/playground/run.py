@@ -3,6 +3,7 @@ and what training recorded."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -39,6 +40,9 @@ class FrameworkRun:
         if self.framework == "torch":
             torch_with_threads(1)
         elif self.framework == "tensorflow":
+            from lessons import quiet_tensorflow
+
+            quiet_tensorflow()  # before TensorFlow is imported
             tensorflow_with_threads(1)
         else:
             _numpy_with_one_thread()
@@ -82,3 +86,61 @@ def _numpy_with_one_thread() -> None:
     except ImportError:
         return
     threadpool_limits(limits=1, user_api="blas")
+
+
+_importing: dict[str, threading.Event] = {}  # framework: set once its import is over
+_import_lock = threading.Lock()  # one import at a time: PyTorch and TensorFlow imported
+                                 # side by side in two threads can deadlock
+
+
+def import_framework(framework: str) -> None:
+    """Import the framework and take two training steps of a tiny model in it, as the
+    app trains: the first Train then finds the one-time work done (PyTorch's optimizers
+    import its compiler stack on first use, TensorFlow sets up tracing on its first
+    tf.function)."""
+    weights = {"0.weight": np.full((2, 2), 0.5, np.float32), "0.bias": np.zeros(2, np.float32),
+               "2.weight": np.eye(2, dtype=np.float32), "2.bias": np.zeros(2, np.float32)}
+    run = FrameworkRun(framework)
+    run.setup(Config(depth=1, width=2, lr=1e-3), (2, 2, 2), weights)
+    X, y = np.zeros((4, 2), np.float32), np.array([0, 1, 0, 1])
+    run.step(X, y)
+    run.step(X, y)
+
+
+def import_in_background(frameworks, then=None) -> list[str]:
+    """Start importing the frameworks that are not imported yet, one after the other in
+    a thread, so that the first Train does not wait for them; ``then()`` is called as
+    each finishes. A framework that fails to import is left for the training thread,
+    which imports it again and says why. Returns the frameworks still being imported."""
+    todo = [f for f in frameworks if f in ("torch", "tensorflow") and f not in _importing]
+    for framework in todo:
+        _importing[framework] = threading.Event()
+    if todo:
+        def work():
+            for framework in todo:
+                try:
+                    with _import_lock:
+                        import_framework(framework)
+                except Exception:  # reported by the training thread's own import
+                    pass
+                _importing[framework].set()
+                if then is not None:
+                    then()
+
+        threading.Thread(target=work, name="import frameworks", daemon=True).start()
+    return [f for f in frameworks if importing(f)]
+
+
+def importing(framework: str) -> bool:
+    """Whether a background import of the framework is still going on."""
+    done = _importing.get(framework)
+    return done is not None and not done.is_set()
+
+
+def wait_for_import(framework: str) -> None:
+    """Wait for the background import of the framework, if one is going on: its
+    warm-up draws from the framework's random generator, which a run's dropout masks
+    must have to themselves."""
+    done = _importing.get(framework)
+    if done is not None:
+        done.wait()
