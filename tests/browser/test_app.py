@@ -148,9 +148,9 @@ def steps_drawn(page, framework):
 
 
 def test_a_closed_page_shuts_its_kernel_down(page, expect, app_url, app_server):
-    """Four visits, each closing its tab: each visit's kernel is shut down within
+    """Six visits, each closing its tab: each visit's kernel is shut down within
     seconds, and the server is left with its pool of preheated kernels only."""
-    visits = 4
+    visits = 6
     assert until(lambda: len(kernels(app_server)) == POOL_SIZE, timeout=60)
     context, visited = page.context, []
     for _ in range(visits):
