@@ -210,12 +210,12 @@ def downloads(app):
 
 def test_the_code_tab_shows_and_offers_each_frameworks_program():
     app = Playground("dataset=moons&width=8&steps=40")
-    assert app.tabs.titles == ("Train", "Neurons", "Code")
-    assert app.tabs.children[2] is app.code
+    assert app.tabs.titles == ("Train", "Neurons", "Graph", "Code")
+    assert app.tabs.children[3] is app.code
     offered = downloads(app)
     assert offered == {FILENAMES[f]: program(f, app.config) for f in FILENAMES}
     shown = [html.unescape(re.sub(r"<[^>]+>", "", pre)) for pre in
-             re.findall(r'<pre class="fl-pg-source">(.*?)</pre>', app.code.value, re.S)]
+             re.findall(r'<pre class="fl-pg-source" tabindex="0">(.*?)</pre>', app.code.value, re.S)]
     assert shown == [program(f, app.config) for f in ("minigrad", "torch", "tensorflow")]
 
 
@@ -235,7 +235,7 @@ def test_the_code_follows_the_settings():
 def test_the_code_tab_may_use_the_whole_width():
     app = Playground()
     assert "fl-pg-wide" not in app.container._dom_classes
-    app.tabs.selected_index = 2
+    app.tabs.selected_index = 3
     assert "fl-pg-wide" in app.container._dom_classes
     app.tabs.selected_index = 1  # the Neurons tab keeps the panels' width
     assert "fl-pg-wide" not in app.container._dom_classes

@@ -29,7 +29,7 @@ from .programs import download_uri, program
 from .run import TIMED_AFTER, FrameworkRun, import_in_background, importing, wait_for_import
 
 _HERE = pathlib.Path(__file__).parent
-NEURONS_TAB, CODE_TAB = 1, 2  # the tabs' positions; Train is 0
+NEURONS_TAB, GRAPH_TAB, CODE_TAB = 1, 2, 3  # the tabs' positions; Train is 0
 
 REFRESH_SECONDS = 0.3                   # the charts are redrawn at most this often
 DIVERGED = 100                          # a loss this many times the first one has diverged
@@ -79,9 +79,9 @@ class Playground:
         self._build_controls()
         self._build_results()
         self._build_code()
-        self.train_view = w.VBox([self.panels, self.graph_box])
-        self.tabs = w.Tab([self.train_view, self.neurons, self.code],
-                          titles=("Train", "Neurons", "Code"))
+        self.train_view = w.VBox([self.panels])
+        self.tabs = w.Tab([self.train_view, self.neurons, self.graph_box, self.code],
+                          titles=("Train", "Neurons", "Graph", "Code"))
         self.tabs.add_class("fl-pg-tabs")
         self.tabs.observe(self._on_tab, names="selected_index")
         self.container = w.VBox([self.style, self.controls, self.status_bar,
@@ -523,7 +523,7 @@ class Playground:
                 f"<b>{PROGRAM_LABELS[framework]}</b>"
                 f'<a class="fl-pg-download" download="{name}" href="{download_uri(text)}" '
                 f'title="save the program as {name}">⤓ {name}</a></div>'
-                f'<pre class="fl-pg-source">{_highlight(text)}</pre></div>')
+                f'<pre class="fl-pg-source" tabindex="0">{_highlight(text)}</pre></div>')
         parts.append("</div>")
         return "".join(parts)
 
@@ -652,7 +652,9 @@ class Playground:
         if test_loss is not None:
             stats.append(f'<span title="mean cross-entropy on the test examples">test loss '
                          f"<b>{test_loss:.3g}</b></span>")
-        parts.append('<div class="fl-pg-stats">' + " · ".join(stats) + "</div>")
+        parts.append('<div class="fl-pg-stats">'
+                     + " ".join(f'<span class="fl-pg-stat">{stat}</span>' for stat in stats)
+                     + "</div>")
         if run is not None and run.error:
             parts.append(f'<div class="fl-pg-message">{escape(run.error)}</div>')
         parts.append(loss_chart(curves, framework, self.config.steps))

@@ -35,11 +35,13 @@ def png(rgb: np.ndarray) -> bytes:
             + chunk(b"IEND", b""))
 
 
-def boundary_colors(p1: np.ndarray) -> np.ndarray:
-    """Background colour per point from p(class 1): orange at 0, white at 0.5, blue at 1."""
+def boundary_colors(p1: np.ndarray, strength: float = 0.55) -> np.ndarray:
+    """Background colour per point from p(class 1): orange at 0, white at 0.5, blue at 1.
+    ``strength``: how much of each class colour the ends take (0.55: pale, under the
+    data's dots; 1: the class colours themselves)."""
     t = np.clip(2.0 * np.asarray(p1, dtype=np.float64) - 1.0, -1.0, 1.0)[..., None]
     white = np.array([255.0, 255.0, 255.0])
-    light = [white + 0.55 * (np.array(c, dtype=np.float64) - white) for c in CLASS_COLORS]
+    light = [white + strength * (np.array(c, dtype=np.float64) - white) for c in CLASS_COLORS]
     rgb = np.where(t < 0, white + (-t) * (light[0] - white), white + t * (light[1] - white))
     return np.round(rgb).astype(np.uint8)
 
@@ -216,5 +218,6 @@ def neuron_tiles(weight: np.ndarray, bias: np.ndarray, activation: str, data: Da
         side = math.isqrt(weight.shape[1])
         images = [0.5 + 0.5 * row.reshape(side, side) / top for row in weight]
     return ["data:image/png;base64,"
-            + base64.b64encode(png(boundary_colors(np.nan_to_num(image, nan=0.5)))).decode()
+            + base64.b64encode(png(boundary_colors(np.nan_to_num(image, nan=0.5),
+                                                   strength=1.0))).decode()
             for image in images]

@@ -26,21 +26,7 @@ function ensureXsrfCookie() {
   document.cookie = `_xsrf=${token}; path=${path}; SameSite=Strict${secure}`;
 }
 
-// The Code tab's programs scroll inside their boxes: each box takes the keyboard focus
-// (tabindex 0), so that a keyboard alone can scroll it. The tab's HTML is rewritten as
-// the settings change, so every box is marked as it appears.
-function focusableSources(root) {
-  const mark = () => {
-    for (const pre of root.querySelectorAll("pre.fl-pg-source:not([tabindex])")) {
-      pre.tabIndex = 0;
-    }
-  };
-  mark();
-  new MutationObserver(mark).observe(root, { childList: true, subtree: true });
-}
-
 function render({ model, el }) {
-  focusableSources(document.body);
   const link = document.createElement("a");
   link.className = "fl-pg-link";
   link.textContent = "Link to this set-up";
