@@ -80,8 +80,12 @@ $(CHP):
 	  npm install --silent --no-audit --no-fund --prefix .cache/npm configurable-http-proxy@5; \
 	else echo "No npm: tests/deploy needs JupyterHub's configurable-http-proxy: install Node.js and npm"; fi
 
+# The suite runs on every core (pytest-xdist; TEST_WORKERS=1 for one process): each test
+# file runs in one worker, each lesson notebook too, longest work first (tests/conftest.py).
+TEST_WORKERS ?= auto
+PYTEST_XDIST := $(if $(filter 1,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 test: $(STAMP) chromium $(AXE) $(CHP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q $(PYTEST_XDIST)
 
 # Every suite at 1 and 2 threads (about half an hour on a quiet 2-core machine); pick
 # others with e.g. make bench BENCH="mlp --quick". Results land in bench-results/.
