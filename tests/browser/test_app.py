@@ -313,10 +313,16 @@ def test_the_largest_set_up_says_what_it_loads_and_its_memory_stays_bounded(
     """All three frameworks, the digits, the largest model, batch and steps: the app says
     how long it will take before it starts, shows that PyTorch and TensorFlow are loading
     (a striped bar), and its kernel's resident memory does not grow while it trains
-    (batches are drawn as needed) and stays under 1 GiB, Voila started as `make app` starts
-    it (APP_ENV: glibc malloc settings): most of it is the frameworks' code and Python
-    modules, 962 to 963 MiB at the peak in this project's runs, which leaves room in a 2 GB
-    Binder session."""
+    (batches are drawn as needed), Voila started as `make app` starts it (APP_ENV: glibc
+    malloc settings).
+
+    The bound is on the kernel's own memory, its anonymous pages: 541 MiB at the peak in
+    this project's runs. Its resident size also counts the pages of the frameworks'
+    shared libraries it has mapped, which depends on how much of those files the page
+    cache holds: 961 to 965 MiB in an environment installed a day before, 1084 to 1151
+    MiB in one installed minutes before (the same packages, the same 541 MiB anonymous).
+    Those are the page cache's pages, which the system drops first when memory runs
+    short; the resident size is bounded too, more loosely."""
     open_app(page, expect, app_url,
              "dataset=digits&framework=all&depth=6&width=128&batch=512&steps=5000")
     expect(page.locator(".fl-pg-eta")).to_have_text(re.compile(
@@ -328,12 +334,13 @@ def test_the_largest_set_up_says_what_it_loads_and_its_memory_stays_bounded(
     expect(state).to_contain_text(
         re.compile(r"loading PyTorch \(first time only, about \d+ s\)…"))
     expect(page.locator(".fl-pg-loading .progress-bar")).to_have_count(1)
-    peak, settled, last = 0, None, 0
+    peak, peak_anon, settled, last = 0, 0, None, 0
     deadline = time.monotonic() + 90
     settled_since = None
     while time.monotonic() < deadline:
-        last = kernel.memory_info().rss
-        peak = max(peak, last)
+        memory = kernel.memory_info()
+        last = memory.rss
+        peak, peak_anon = max(peak, last), max(peak_anon, memory.rss - memory.shared)
         step = re.match(r"training: step (\d+)", state.inner_text())
         if settled is None and step and int(step.group(1)) >= 20:   # traced, warmed up
             settled, settled_since = last, time.monotonic()
@@ -345,10 +352,12 @@ def test_the_largest_set_up_says_what_it_loads_and_its_memory_stays_bounded(
     expect(page.locator(".fl-pg-eta")).to_have_text(re.compile(r"(about .*|under a second) left"))
     page.locator("button.fl-pg-stop").click()
     expect(state).to_contain_text("stopped at step")
-    print(f"kernel RSS, largest set-up: peak {peak / 2**20:.0f} MiB; from step 20 "
-          f"{settled / 2**20:.0f} MiB to {last / 2**20:.0f} MiB 8 s later")
+    print(f"kernel, largest set-up: peak {peak_anon / 2**20:.0f} MiB anonymous, "
+          f"{peak / 2**20:.0f} MiB resident; from step 20 {settled / 2**20:.0f} MiB to "
+          f"{last / 2**20:.0f} MiB resident 8 s later")
     assert last - settled < 32 * 2**20, "the kernel's memory grew while it trained"
-    assert peak < 2**30, f"the kernel reached {peak / 2**20:.0f} MiB"
+    assert peak_anon < 640 * 2**20, f"the kernel's own memory reached {peak_anon / 2**20:.0f} MiB"
+    assert peak < 1.25 * 2**30, f"the kernel reached {peak / 2**20:.0f} MiB resident"
 
 
 def test_a_diverging_loss_is_said_once_and_the_status_says_why(page, expect, app_url):
