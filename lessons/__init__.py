@@ -5,6 +5,8 @@ does not pull in PyTorch or TensorFlow:
 
 - ``lessons.data``: the digits data set and small generated 2-D data sets (NumPy only).
 - ``lessons.bench``: the benchmark harness (``python -m lessons.bench mlp``).
+- ``lessons.frameworks``: the three frameworks' keys, labels and colours, and their
+  imports with a set number of threads; every other module names them through it.
 - ``lessons.compare``: the ``%%compare`` cell magic.
 - ``lessons.models``: the same MLP and small CNN in PyTorch, Keras and minigrad, with
   weights moved between them in PyTorch's names and layouts.

@@ -17,8 +17,8 @@ Each section runs like a small cell (statements, then an optional last expressio
 value is shown) in its own copy of the notebook's namespace, so all three can use the
 same names. What each printed and its value appear in three columns under the cell (and
 as plain text where HTML cannot be shown); the code is not repeated there. Afterwards the
-sections' namespaces are in the notebook variable `compared`, e.g.
-`compared["minigrad"]["x"]`.
+sections' namespaces are in the notebook variable `compared`, under the names their
+headers wrote (in lower case), e.g. `compared["minigrad"]["x"]` or `compared["pytorch"]`.
 
 No time is shown unless asked for, because the one run a cell makes is a cold one: the
 first call of a framework pays for imports, tracing and caches, and says nothing about
@@ -28,8 +28,14 @@ reruns repeat the section's side effects on objects from outside the cell (a mod
 weights, say), so use it on sections that only compute. `--time=cold` shows the one run's
 wall time, captioned as what it is.
 
-`--graph` also draws the graph behind each section's value with GraphView; a TensorFlow
-section names what to trace with `graph = (tf_function, *example_inputs)`.
+A section header names its framework by key or label, in any case: `# pytorch`,
+`# PyTorch` and `# torch` are all the PyTorch section (see `lessons.frameworks`).
+
+`--graph` also draws the graph behind each section's value; a TensorFlow section names
+what to trace with `graph = (tf_function, *example_inputs)`. The drawing is GraphView's,
+from the `widgets` package, which this package does not import: `import widgets` (or
+`%load_ext widgets`, which also does what `%load_ext lessons` does) installs it through
+`set_graph_renderer`, and a `--graph` cell without it says so.
 """
 from __future__ import annotations
 
@@ -43,9 +49,17 @@ import statistics
 import time
 from dataclasses import dataclass, field
 from html import escape
+from typing import Callable
 
-FRAMEWORKS = {"pytorch": "PyTorch", "tensorflow": "TensorFlow", "minigrad": "minigrad"}
-_HEADER = re.compile(r"^[ \t]*#[ \t]*(pytorch|tensorflow|minigrad)[ \t]*$", re.IGNORECASE | re.MULTILINE)
+from lessons.frameworks import FRAMEWORKS, LABELS, lookup
+
+# the names a section header may use: each framework's key, label and aliases
+_NAMES = sorted({n.lower() for f in FRAMEWORKS for n in (f.key, f.label, *f.aliases)},
+                key=len, reverse=True)
+_HEADER = re.compile(rf"^[ \t]*#[ \t]*({'|'.join(map(re.escape, _NAMES))})[ \t]*$",
+                     re.IGNORECASE | re.MULTILINE)
+_HEADERS_TEXT = ", ".join(f"'# {f.label.lower()}'" for f in FRAMEWORKS[:-1]) + \
+    f" or '# {FRAMEWORKS[-1].label.lower()}'"
 
 
 _counter = itertools.count(1)
@@ -60,8 +74,9 @@ class CompareError(ValueError):
 
 @dataclass
 class Section:
-    name: str                      # "pytorch", "tensorflow" or "minigrad"
+    name: str                      # the framework's key: "torch", "tensorflow" or "minigrad"
     code: str
+    header: str = ""               # the name its header line wrote, lower case: "pytorch"
     stdout: str = ""
     value: object = None
     has_value: bool = False
@@ -70,9 +85,12 @@ class Section:
     reruns: list = field(default_factory=list)      # wall times of --time=warm's reruns
     namespace: dict = field(default_factory=dict, repr=False)
 
+    def __post_init__(self):
+        self.header = self.header or self.name
+
     @property
     def title(self):
-        return FRAMEWORKS[self.name]
+        return LABELS[self.name]
 
     def time_label(self, timing: str) -> str:
         """'' (no time), 'warm: 1.2 ms, median of 5 reruns' or 'one cold run: 3749.3 ms'."""
@@ -97,18 +115,19 @@ def split_sections(cell: str) -> list[Section]:
     headers = list(_HEADER.finditer(cell))
     if not headers:
         raise CompareError("a %%compare cell needs sections, each starting with a line "
-                           "'# pytorch', '# tensorflow' or '# minigrad'")
+                           f"{_HEADERS_TEXT}")
     if cell[:headers[0].start()].strip():
         raise CompareError("%%compare: code before the first section header; start the cell "
-                           "with '# pytorch', '# tensorflow' or '# minigrad'")
+                           f"with {_HEADERS_TEXT}")
     sections, seen = [], set()
     for i, match in enumerate(headers):
-        name = match.group(1).lower()
-        if name in seen:
-            raise CompareError(f"%%compare: the section '# {name}' appears twice")
-        seen.add(name)
+        header = match.group(1).lower()
+        key = lookup(header).key
+        if key in seen:
+            raise CompareError(f"%%compare: the {LABELS[key]} section ('# {header}') appears twice")
+        seen.add(key)
         end = headers[i + 1].start() if i + 1 < len(headers) else len(cell)
-        sections.append(Section(name, cell[match.end():end].strip("\n")))
+        sections.append(Section(key, cell[match.end():end].strip("\n"), header))
     return sections
 
 
@@ -123,7 +142,7 @@ def _compiled(section: Section):
     """The section's statements and its last expression (or None), compiled."""
     # Like IPython does for cells: keep the source where `inspect` finds it, so that
     # tracebacks show the lines and tf.function's AutoGraph can read the functions.
-    filename = f"<compare-{section.name}-{next(_counter)}>"
+    filename = f"<compare-{section.header}-{next(_counter)}>"
     linecache.cache[filename] = (len(section.code), None, section.code.splitlines(True), filename)
     tree = ast.parse(section.code, filename=filename)
     last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
@@ -161,18 +180,44 @@ def run_section(section: Section, namespace: dict, repeat: int = 0) -> Section:
     return section
 
 
+GraphRenderer = Callable[["Comparison"], object]
+_graph_renderer: GraphRenderer | None = None
+
+
+def set_graph_renderer(renderer: GraphRenderer | None) -> None:
+    """Install what `%%compare --graph` shows: `renderer(comparison)` is called once per
+    such cell, after its sections ran, with the `Comparison` (whose `graph_sources` say
+    what to draw), and its result is the cell's value, so it must display itself (a
+    `_repr_mimebundle_` with text/plain and text/html). `import widgets` installs
+    `widgets.compare.ComparisonView`; None removes the renderer."""
+    global _graph_renderer
+    _graph_renderer = renderer
+
+
+def graph_renderer() -> GraphRenderer | None:
+    """The renderer `set_graph_renderer` installed, or None."""
+    return _graph_renderer
+
+
 def run_compare(cell: str, user_ns: dict, graph: bool = False, timing: str = "none",
-                repeat: int = 5) -> "Comparison":
-    """Run each section of `cell` in a copy of `user_ns`; `timing` is one of TIMINGS."""
+                repeat: int = 5):
+    """Run each section of `cell` in a copy of `user_ns`; `timing` is one of TIMINGS.
+    Returns the `Comparison`, or with `graph` what the graph renderer makes of it."""
     if timing not in TIMINGS:
         raise CompareError(f"%%compare: --time must be one of {', '.join(TIMINGS)}, not {timing!r}")
     if repeat < 1:
         raise CompareError(f"%%compare: --repeat must be at least 1, not {repeat}")
+    renderer = _graph_renderer
+    if graph and renderer is None:
+        raise CompareError("%%compare --graph draws with the widgets package: run "
+                           "`import widgets` first (or `%load_ext widgets` instead of "
+                           "`%load_ext lessons`)")
     sections = split_sections(cell)
     for section in sections:
         run_section(section, user_ns, repeat if timing == "warm" else 0)
-    user_ns["compared"] = {s.name: s.namespace for s in sections}
-    return Comparison(sections, graph_sources(sections) if graph else None, timing)
+    user_ns["compared"] = {s.header: s.namespace for s in sections}
+    comparison = Comparison(sections, graph_sources(sections) if graph else None, timing)
+    return renderer(comparison) if graph else comparison
 
 
 def graph_sources(sections: list[Section]) -> dict:
@@ -185,27 +230,13 @@ def graph_sources(sections: list[Section]) -> dict:
 
 
 class Comparison:
-    """The result of a %%compare cell: three columns, and optionally their graphs."""
+    """The result of a %%compare cell: its sections, shown in three columns, and with
+    --graph, what to draw for each (`graph_sources`, {title: source or None})."""
 
-    def __init__(self, sections, sources=None, timing="none"):
+    def __init__(self, sections, graph_sources=None, timing="none"):
         self.sections = sections
         self.timing = timing
-        self.graphs = None
-        if sources is not None:
-            from widgets import GraphView
-
-            views = []
-            for title, source in sources.items():
-                args = source if isinstance(source, tuple) else (source,)
-                view = GraphView(title=title)
-                if source is None:
-                    view.message = f"{title}: nothing to draw (end the section with a tensor)"
-                else:
-                    view.show(*args)
-                views.append(view)
-            from widgets.graphview import SideBySide
-
-            self.graphs = SideBySide(views)
+        self.graph_sources = graph_sources
 
     def __repr__(self):
         blocks = [f"({COLD_CAPTION})"] if self.timing == "cold" else []
@@ -215,8 +246,6 @@ class Comparison:
             text = s.output_text()
             if text:
                 blocks.append(text)
-        if self.graphs is not None:
-            blocks.append(repr(self.graphs))
         return "\n".join(blocks)
 
     def columns_html(self):
@@ -244,16 +273,7 @@ class Comparison:
                 f'{"".join(cells)}</div></div>')
 
     def _repr_mimebundle_(self, **kwargs):
-        html = self.columns_html()
-        if self.graphs is None:
-            return {"text/plain": repr(self), "text/html": html}
-        import ipywidgets
-
-        from widgets.graphview import _with_static_copy
-
-        live = ipywidgets.VBox([ipywidgets.HTML(html), self.graphs])
-        return _with_static_copy(live._repr_mimebundle_(**kwargs), repr(self),
-                                 html + self.graphs.static_html())
+        return {"text/plain": repr(self), "text/html": self.columns_html()}
 
 
 def parse_options(line: str) -> dict:

@@ -35,10 +35,12 @@ import math
 
 import numpy as np
 
+from lessons.frameworks import KEYS
+
 __all__ = ["FRAMEWORKS", "mlp", "small_cnn", "framework_of", "get_weights", "set_weights",
            "count_parameters", "predict"]
 
-FRAMEWORKS = ("torch", "tensorflow", "minigrad")
+FRAMEWORKS = KEYS                    # ("torch", "tensorflow", "minigrad")
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 
 

@@ -10,10 +10,22 @@
   backward (minigrad through its observe hook, PyTorch through torch.profiler).
 
 They build on `minigrad.graph()` and `minigrad.autograd.observe()`.
+
+Importing the package also lets `%%compare --graph` (from `lessons`) draw its graphs
+(`widgets.compare`); `%load_ext widgets` registers `%%compare` as `%load_ext lessons`
+does, with the graphs.
 """
+from . import compare  # noqa: F401  (installs the %%compare --graph renderer)
 from .graphview import GraphView
 from .profile import OpProfile
 from .stepper import Stepper
 from .timing import TimingBoard
 
 __all__ = ["GraphView", "Stepper", "TimingBoard", "OpProfile"]
+
+
+def load_ipython_extension(ipython):
+    """`%load_ext widgets`: what `%load_ext lessons` does; `%%compare --graph` draws too."""
+    import lessons
+
+    lessons.load_ipython_extension(ipython)

@@ -18,15 +18,10 @@ import html
 import math
 import re
 
+from lessons.frameworks import COLORS  # one colour per framework and variant, in every chart
+
 FONT = "font-family:system-ui,-apple-system,'Segoe UI',sans-serif;font-size:12px"
 AXIS, GRID, TEXT, MUTED = "#555", "#e4e4e4", "#222", "#777"
-COLORS = {  # one colour per framework, the same in every chart
-    "minigrad": "#7b3294",
-    "torch": "#ee4c2c",
-    "tf-eager": "#ff8f00",
-    "tf-function": "#c77800",
-    "numpy": "#4d77cf",
-}
 PALETTE = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d")
 
 # characters XML 1.0 does not allow, even escaped

@@ -232,3 +232,16 @@ def svg_image(svg, alt):
     data = base64.b64encode(svg.encode()).decode()
     return (f'<img alt="{escape(alt, quote=True)}" style="max-width:100%;height:auto" '
             f'src="data:image/svg+xml;base64,{data}">')
+
+
+def with_static_copy(bundle, text, html):
+    """A widget's display data with a static copy added, for viewers without a kernel.
+
+    `bundle` is what an ipywidget's `_repr_mimebundle_` returned (a dict, or a tuple of
+    data and metadata); `text` becomes its text/plain and `html` its text/html, in place.
+    A live frontend renders the widget and ignores both; anything else (an exported or
+    untrusted notebook, nbval, GitHub) shows the HTML, so `html` should hold the picture
+    as `svg_image` makes it. Returns `bundle`, for `return with_static_copy(...)`."""
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    data["text/plain"], data["text/html"] = text, html
+    return bundle

@@ -27,7 +27,7 @@ import minigrad
 from minigrad.autograd import observe
 from minigrad.export import summarize
 
-from .drawing import on_card, render_svg, svg_image
+from .drawing import on_card, render_svg, svg_image, with_static_copy
 from .graph_sources import GraphSourceError, graph_of
 
 _HERE = pathlib.Path(__file__).parent
@@ -112,7 +112,7 @@ class GraphView(anywidget.AnyWidget):
         return svg_image(self.static_svg(), alt=repr(self))
 
     def _repr_mimebundle_(self, **kwargs):
-        return _with_static_copy(super()._repr_mimebundle_(**kwargs), repr(self),
+        return with_static_copy(super()._repr_mimebundle_(**kwargs), repr(self),
                                  self.static_html())
 
     # -- live mode
@@ -172,21 +172,13 @@ class SideBySide(ipywidgets.Box):
         return f'<div style="display:flex;flex-direction:{direction};gap:12px">{cells}</div>'
 
     def _repr_mimebundle_(self, **kwargs):
-        return _with_static_copy(super()._repr_mimebundle_(**kwargs), repr(self),
+        return with_static_copy(super()._repr_mimebundle_(**kwargs), repr(self),
                                  self.static_html())
 
 
 def _natural_width(view):
     match = re.search(r'\bwidth="(\d+)"', view.svg or "")
     return int(match.group(1)) if match else 240
-
-
-def _with_static_copy(bundle, text, html):
-    """Add plain text and HTML to a widget's display data: a live frontend shows the
-    widget, anything else (an export, nbval, GitHub) shows the HTML."""
-    data = bundle[0] if isinstance(bundle, tuple) else bundle
-    data["text/plain"], data["text/html"] = text, html
-    return bundle
 
 
 class _LiveRecorder:

@@ -29,6 +29,7 @@ import statistics
 import time
 from collections import defaultdict
 
+from lessons.frameworks import LABELS
 from widgets import charts
 
 PHASE_COLORS = {"forward": "#4d77cf", "backward": "#ee8a2c", "optimizer": "#1b9e77",
@@ -167,7 +168,7 @@ class OpProfile:
     def title(self) -> str:
         if self._title:
             return self._title
-        name = {"minigrad": "minigrad", "torch": "PyTorch"}.get(self.framework, self.framework)
+        name = LABELS.get(self.framework, self.framework)
         if self.step_us is None:
             return f"{name}: time per op"
         return (f"{name}: time per op in one step (median step {self.step_us:.0f} µs, "

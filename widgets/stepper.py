@@ -18,7 +18,8 @@ import numpy as np
 import minigrad
 from minigrad.autograd import observe
 
-from .graphview import GraphView, _with_static_copy
+from .drawing import with_static_copy
+from .graphview import GraphView
 
 FULL_UP_TO = 24          # tensors with at most this many elements are shown in full
 HISTOGRAM_BINS = 12
@@ -350,7 +351,7 @@ class Stepper:
 
     def _repr_mimebundle_(self, **kwargs):
         html = self.view.static_html() + self.details_html()
-        return _with_static_copy(self.container._repr_mimebundle_(**kwargs), repr(self), html)
+        return with_static_copy(self.container._repr_mimebundle_(**kwargs), repr(self), html)
 
 
 def _describe_html(info):

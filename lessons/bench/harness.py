@@ -54,6 +54,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+# the suites' builders and lesson 08 import these from the harness too
+from lessons.frameworks import tensorflow_with_threads, torch_with_threads  # noqa: F401
+
 RESULT_MARKER = "BENCH-RESULT "
 THREAD_ENV_VARS = (
     "OMP_NUM_THREADS",
@@ -359,32 +362,6 @@ def _lengths(suite: Suite, quick: bool, rounds, steps, warmup, threads,
     if threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
     return lengths
-
-
-def torch_with_threads(threads: int):
-    """PyTorch, limited to `threads` threads. Its inter-op pool can be sized only before
-    its first parallel work; a worker running a second config keeps the first size."""
-    import torch
-
-    torch.set_num_threads(threads)
-    try:
-        torch.set_num_interop_threads(threads)
-    except RuntimeError:
-        pass
-    return torch
-
-
-def tensorflow_with_threads(threads: int):
-    """TensorFlow, limited to `threads` threads. Its pools can be sized only before it
-    starts; a worker running a second config keeps the first size."""
-    import tensorflow as tf
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-    except RuntimeError:
-        pass
-    return tf
 
 
 def run_grid(

@@ -6,7 +6,10 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from static_copies import pictures_in
 
-from lessons.compare import COLD_CAPTION, CompareError, format_seconds, split_sections
+from lessons import compare
+from lessons.compare import (COLD_CAPTION, Comparison, CompareError, format_seconds,
+                             split_sections)
+from lessons.frameworks import LABELS
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +43,9 @@ y
 def test_each_section_runs_in_its_own_namespace_and_shows_its_output(shell):
     shell.user_ns["y"] = "untouched"
     result = shell.run_cell_magic("compare", "", CELL)
-    assert [s.name for s in result.sections] == ["pytorch", "tensorflow", "minigrad"]
+    assert [s.name for s in result.sections] == ["torch", "tensorflow", "minigrad"]
+    assert [s.header for s in result.sections] == ["pytorch", "tensorflow", "minigrad"]
+    assert [s.title for s in result.sections] == [LABELS[s.name] for s in result.sections]
     assert [s.stdout for s in result.sections] == ["grad [2.0, 4.0, 6.0]\n"] * 3
     assert [s.has_value for s in result.sections] == [True, False, True]
     assert result.sections[2].value.item() == 14.0
@@ -72,7 +77,35 @@ def test_a_failing_section_is_shown_and_the_others_still_run(shell):
     assert "ZeroDivisionError" in repr(result)
 
 
+def test_graph_option_without_the_widgets_renderer_says_how_to_get_it(shell):
+    installed = compare.graph_renderer()
+    compare.set_graph_renderer(None)
+    try:
+        shell.user_ns["calls"] = []
+        with pytest.raises(UsageError, match="import widgets"):
+            shell.run_cell_magic("compare", "--graph", "# minigrad\ncalls.append(1)\n")
+        assert shell.user_ns["calls"] == []                  # refused before running
+    finally:
+        compare.set_graph_renderer(installed)
+
+
+def test_graph_option_hands_the_comparison_to_the_installed_renderer(shell):
+    installed = compare.graph_renderer()
+    seen = []
+    compare.set_graph_renderer(lambda comparison: seen.append(comparison) or "drawn")
+    try:
+        result = shell.run_cell_magic("compare", "--graph",
+                                      "# torch\nx = 1\n# minigrad\nx = 2\ngraph = 'g'\n3\n")
+    finally:
+        compare.set_graph_renderer(installed)
+    assert result == "drawn" and len(seen) == 1 and isinstance(seen[0], Comparison)
+    assert seen[0].graph_sources == {"PyTorch": None, "minigrad": "g"}
+    assert shell.user_ns["compared"]["torch"]["x"] == 1      # keyed as the header says
+
+
 def test_graph_option_draws_each_framework(shell):
+    import widgets  # noqa: F401  (installs widgets.compare.ComparisonView)
+
     cell = """# pytorch
 x = torch.tensor([1.0, 2.0], requires_grad=True)
 (x * x).sum()
@@ -88,6 +121,8 @@ x = minigrad.tensor([1.0, 2.0], requires_grad=True)
 (x * x).sum()
 """
     result = shell.run_cell_magic("compare", "--graph", cell)
+    assert [s.name for s in result.sections] == ["torch", "tensorflow", "minigrad"]
+    assert repr(result) == f"{result.comparison!r}\n{result.graphs!r}"
     views = result.graphs.views
     assert [v.title for v in views] == ["PyTorch", "TensorFlow", "minigrad"]
     assert [v.graph["framework"] for v in views] == ["pytorch", "tensorflow", "minigrad"]
@@ -96,6 +131,8 @@ x = minigrad.tensor([1.0, 2.0], requires_grad=True)
     bundle = result._repr_mimebundle_()
     data = bundle[0] if isinstance(bundle, tuple) else bundle
     assert [svg for _, svg in pictures_in(data["text/html"])] == [v.static_svg() for v in views]
+    assert data["text/html"].startswith(result.comparison.columns_html())
+    assert data["text/plain"] == repr(result)
 
 
 def test_cells_without_sections_or_with_bad_options_are_usage_errors(shell):
@@ -152,10 +189,16 @@ def test_warm_time_is_the_median_of_reruns_after_the_shown_run(shell):
 
 
 def test_split_sections_rules():
-    names = [s.name for s in split_sections("# PyTorch\na\n  # minigrad  \nb\n")]
-    assert names == ["pytorch", "minigrad"]
+    sections = split_sections("# PyTorch\na\n  # minigrad  \nb\n# TensorFlow\nc\n")
+    assert [s.name for s in sections] == ["torch", "minigrad", "tensorflow"]
+    assert [s.header for s in sections] == ["pytorch", "minigrad", "tensorflow"]
+    assert [s.name for s in split_sections("# torch\na\n")] == ["torch"]
     with pytest.raises(CompareError, match="twice"):
         split_sections("# pytorch\na\n# pytorch\nb\n")
+    with pytest.raises(CompareError, match="PyTorch section .'# torch'. appears twice"):
+        split_sections("# pytorch\na\n# torch\nb\n")
+    with pytest.raises(CompareError, match="'# pytorch', '# tensorflow' or '# minigrad'"):
+        split_sections("# keras\na\n")
     with pytest.raises(CompareError, match="before the first"):
         split_sections("a = 1\n# pytorch\nb\n")
 

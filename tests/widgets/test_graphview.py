@@ -112,3 +112,36 @@ def test_what_is_drawn_on_the_page_background_takes_the_theme_colour():
     css = (Path(widgets.__file__).parent / "graphview.css").read_text()
     assert ".fl-graphview .fl-ink { fill: var(--fl-ink); }" in css
     assert "--fl-ink: var(--jp-ui-font-color1" in css
+
+
+def test_with_static_copy_sets_text_and_html_on_the_widget_bundle_in_place():
+    from widgets.drawing import with_static_copy
+
+    data = {"application/vnd.jupyter.widget-view+json": {"model_id": "m"}}
+    assert with_static_copy(data, "text", "<b>html</b>") is data
+    assert data == {"application/vnd.jupyter.widget-view+json": {"model_id": "m"},
+                    "text/plain": "text", "text/html": "<b>html</b>"}
+    bundle = ({"text/plain": "live"}, {"metadata": 1})                # (data, metadata)
+    assert with_static_copy(bundle, "t", "h") is bundle
+    assert bundle == ({"text/plain": "t", "text/html": "h"}, {"metadata": 1})
+
+
+def test_importing_widgets_installs_the_compare_graph_renderer():
+    from lessons import compare
+    from lessons.compare import Comparison, Section
+    from widgets.compare import ComparisonView, draw_graphs
+
+    assert compare.graph_renderer() is ComparisonView
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    section = Section("minigrad", "(x * x).sum()", value=(x * x).sum(), has_value=True)
+    view = ComparisonView(Comparison([section], {"minigrad": section.value, "PyTorch": None}))
+    assert view.sections == [section]
+    assert [v.title for v in view.graphs.views] == ["minigrad", "PyTorch"]
+    assert view.graphs.views[0].counts == (2, 3)
+    assert view.graphs.views[1].message == "PyTorch: nothing to draw (end the section with a tensor)"
+    bundle = view._repr_mimebundle_()
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert data["text/html"] == view.comparison.columns_html() + view.graphs.static_html()
+    assert data["text/plain"] == repr(view)
+    assert repr(draw_graphs({})) == "SideBySide()"

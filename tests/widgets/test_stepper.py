@@ -4,6 +4,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from static_copies import pictures_in
 
 import minigrad as mg
 from widgets import Stepper
@@ -157,3 +158,15 @@ def test_gradients_appear_only_as_the_backward_pass_reaches_them(tiny):
                      ("backward", "matmul", {w_id}, True)]   # matmul's backward makes w's
     stepper.back()
     assert "∇" not in stepper.view.svg               # and going back hides it again
+
+
+def test_the_stepper_carries_a_static_copy_of_its_picture_and_details(tiny):
+    *_, stepper = tiny
+    stepper.run_to(1)
+    bundle = stepper._repr_mimebundle_()
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert "application/vnd.jupyter.widget-view+json" in data          # the live widget
+    assert data["text/plain"] == repr(stepper)
+    assert data["text/html"] == stepper.view.static_html() + stepper.details_html()
+    [(_, svg)] = pictures_in(data["text/html"])
+    assert svg == stepper.view.static_svg()

@@ -10,20 +10,19 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from lessons.frameworks import COLORS
+from lessons.frameworks import LABELS as FRAMEWORK_LABELS
 from lessons.models import ACTIVATIONS
 from lessons.training import OPTIMIZERS
 
-from ..charts import COLORS
 from .data import NOISE
 
 DATASETS = {"spirals": "Two spirals", "moons": "Moons", "circles": "Circles",
             "digits": "8×8 digits"}
-FRAMEWORKS = ("minigrad", "torch", "tensorflow")
-FRAMEWORK_CHOICES = {"minigrad": "minigrad", "torch": "PyTorch", "tensorflow": "TensorFlow",
-                     "all": "All three"}
-LABELS = {"minigrad": "minigrad", "torch": "PyTorch", "tensorflow": "TensorFlow"}
-FRAMEWORK_COLORS = {"minigrad": COLORS["minigrad"], "torch": COLORS["torch"],
-                    "tensorflow": COLORS["tf-eager"]}
+FRAMEWORKS = ("minigrad", "torch", "tensorflow")       # the app's order: the engine first
+LABELS = {key: FRAMEWORK_LABELS[key] for key in FRAMEWORKS}
+FRAMEWORK_CHOICES = {**LABELS, "all": "All three"}
+FRAMEWORK_COLORS = {key: COLORS[key] for key in FRAMEWORKS}
 
 
 # ------------------------------------------------------------------------- settings

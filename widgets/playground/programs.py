@@ -35,6 +35,8 @@ import textwrap
 
 import numpy as np
 
+from lessons.frameworks import LABELS as FRAMEWORK_LABELS
+
 from .data import POINTS, held_out
 
 __all__ = ["FILENAMES", "LABELS", "program", "download_uri", "two_spirals", "moons",
@@ -42,7 +44,9 @@ __all__ = ["FILENAMES", "LABELS", "program", "download_uri", "two_spirals", "moo
 
 FILENAMES = {"minigrad": "playground_minigrad.py", "torch": "playground_torch.py",
              "tensorflow": "playground_keras.py"}
-LABELS = {"minigrad": "minigrad", "torch": "PyTorch", "tensorflow": "TensorFlow/Keras"}
+# the program headers name Keras too: the TensorFlow program is written in Keras
+LABELS = {key: FRAMEWORK_LABELS[key] + ("/Keras" if key == "tensorflow" else "")
+          for key in FILENAMES}
 REQUIRES = {"minigrad": ("numpy", "minigrad"), "torch": ("numpy", "torch"),
             "tensorflow": ("numpy", "tensorflow", "keras")}
 DATA_TITLES = {"spirals": "two spirals", "moons": "moons", "circles": "circles",

@@ -35,7 +35,7 @@ class FrameworkRun:
         """Build the model with ``weights`` and its training step (imports the framework).
         Each framework gets one thread: at this size more threads only wait on each
         other, and on a busy machine a waiting thread costs whole milliseconds a step."""
-        from lessons.bench.harness import tensorflow_with_threads, torch_with_threads
+        from lessons.frameworks import tensorflow_with_threads, torch_with_threads
 
         if self.framework == "torch":
             torch_with_threads(1)
