@@ -10,7 +10,7 @@ AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 # Browser tests (tests/browser) drive Debian's Chromium, not a downloaded one.
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: lab teach app hub test bench clean chromium assignments
+.PHONY: lab teach app hub lint test bench clean chromium assignments
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -82,9 +82,13 @@ $(CHP):
 
 # The suite runs on every core (pytest-xdist; TEST_WORKERS=1 for one process): each test
 # file runs in one worker, each lesson notebook too, longest work first (tests/conftest.py).
+# Ruff's checks (rules in pyproject.toml) run first, in a second or two.
 TEST_WORKERS ?= auto
 PYTEST_XDIST := $(if $(filter 1,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
-test: $(STAMP) chromium $(AXE) $(CHP)
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: $(STAMP) lint chromium $(AXE) $(CHP)
 	$(BIN)/python -m pytest -q $(PYTEST_XDIST)
 
 # Every suite at 1 and 2 threads (about half an hour on a quiet 2-core machine); pick

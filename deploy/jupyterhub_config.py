@@ -61,8 +61,10 @@ c.JupyterHub.bind_url = os.environ.get("HUB_BIND_URL", "http://127.0.0.1:8000")
 c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{os.environ.get('HUB_API_PORT', '8081')}"
 c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{os.environ.get('PROXY_API_PORT', '8001')}"
 local_chp = REPO / ".cache" / "npm" / "node_modules" / ".bin" / "configurable-http-proxy"
-c.ConfigurableHTTPProxy.command = [os.environ.get("CHP_COMMAND") or
-                                   (str(local_chp) if local_chp.exists() else "configurable-http-proxy")]
+c.ConfigurableHTTPProxy.command = [
+    os.environ.get("CHP_COMMAND")
+    or (str(local_chp) if local_chp.exists() else "configurable-http-proxy")
+]
 
 STATE.mkdir(parents=True, exist_ok=True, mode=0o700)
 c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"

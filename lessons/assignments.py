@@ -54,7 +54,10 @@ def time_limit(seconds, what="this test"):
     ``SIGALRM`` does not exist (Windows) or off the main thread, the block runs without
     a limit and nbgrader's per-cell timeout remains the only one.
     """
-    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+    if (
+        not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
         yield
         return
 
@@ -171,7 +174,9 @@ def gradcheck(op, *inputs, what=None, tolerance=1e-6, seed=1):
     arrays = [np.array(x, dtype=np.float64) if isinstance(x, np.ndarray) else x for x in inputs]
     variable = [isinstance(x, np.ndarray) for x in arrays]
     with minigrad.no_grad():
-        shape = np.shape(op(*[minigrad.tensor(x) if v else x for x, v in zip(arrays, variable)]).numpy())
+        shape = np.shape(
+            op(*[minigrad.tensor(x) if v else x for x, v in zip(arrays, variable)]).numpy()
+        )
     g = _upstream(shape, np.float64, seed)
 
     tensors = [minigrad.tensor(x, requires_grad=True) if v else x for x, v in zip(arrays, variable)]
@@ -400,7 +405,9 @@ def _watch_modules(watched, sys, types):
                 watched[name, attr] = value
             if isinstance(value, type) and getattr(value, "__module__", None) == name:
                 for key, member in list(vars(value).items()):
-                    if isinstance(member, (types.FunctionType, staticmethod, classmethod, property)):
+                    if isinstance(
+                        member, (types.FunctionType, staticmethod, classmethod, property)
+                    ):
                         watched[f"{name}.{value.__qualname__}", key] = member
 
 

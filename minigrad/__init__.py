@@ -11,21 +11,59 @@ turns an eager function into a replayed static graph.
 import functools
 
 from . import autograd  # first: tensor.py and the ops build on it
+
+# isort: split
 from . import accelerator, cuda, nn, optim, utils
-from .autograd import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled,
-                       no_grad, set_grad_enabled)
+from .autograd import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .backend import device, get_default_device, set_default_device
-from .creation import (Generator, arange, as_tensor, empty, empty_like, eye, from_numpy, full,
-                       full_like, linspace, manual_seed, normal, ones, ones_like, rand,
-                       rand_like, randint, randint_like, randn, randn_like, randperm, tensor,
-                       zeros, zeros_like)
-from .dtypes import bool_ as bool  # noqa: A001  (PyTorch names it torch.bool)
-from .dtypes import dtype, float32, float64, get_default_dtype, int32, int64, set_default_dtype
+from .compile import CompileError, TracerWarning, compile  # noqa: A004  (as torch.compile)
+from .creation import (
+    Generator,
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    manual_seed,
+    normal,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randint_like,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .dtypes import (
+    bool_ as bool,  # noqa: A001  (PyTorch names it torch.bool)
+    dtype,
+    float32,
+    float64,
+    get_default_dtype,
+    int32,
+    int64,
+    set_default_dtype,
+)
 from .errors import ShapeError
 from .export import graph
+from .ops import elementwise as _E, linalg as _L, shape as _S
 from .serialization import load, save
-from .compile import compile, CompileError, TracerWarning  # noqa: A004  (minigrad.compile, as torch.compile)
-from .ops import elementwise as _E, linalg as _L, nn as _N, shape as _S
 from .tensor import Size, Tensor, _promote, _result_dtype, lerp, maximum, minimum
 
 float = float32     # noqa: A001  torch.float is float32
@@ -112,11 +150,11 @@ def einsum(equation, *operands):
     return _L.Einsum.apply(*operands, equation=equation)
 
 
-def softmax(input, dim, dtype=None):
+def softmax(input, dim, dtype=None):  # noqa: F811  (PyTorch's keyword, not the class)
     return input.softmax(dim, dtype)
 
 
-def log_softmax(input, dim, dtype=None):
+def log_softmax(input, dim, dtype=None):  # noqa: F811  (PyTorch's keyword)
     return input.log_softmax(dim, dtype)
 
 
@@ -215,7 +253,7 @@ def mv(input, vec):
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """beta * input + alpha * (mat1 @ mat2)."""
-    product = mm(mat1, mat2)
+    product = mm(mat1, mat2)  # noqa: F821  (defined by the loop over Tensor's methods)
     return (input if beta == 1 else beta * input) + (product if alpha == 1 else alpha * product)
 
 

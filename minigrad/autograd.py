@@ -833,5 +833,8 @@ def retain(node, tensor):
 
 
 from .tensor import Tensor  # noqa: E402  (tensor.py builds on this module)
-from .function import (Function, FunctionCtx, GradcheckError, grad,  # noqa: E402,F401
-                       gradcheck, once_differentiable)
+
+# isort: split
+# PyTorch's torch.autograd offers these too. Inside this module's functions `grad` is a
+# gradient, a local name that has nothing to do with this one (pyproject.toml tells Ruff).
+from .function import Function, FunctionCtx, GradcheckError, grad, gradcheck, once_differentiable  # noqa: E402,F401

@@ -1,8 +1,7 @@
 """Making tensors: from data, filled with a constant, or random (seeded by manual_seed)."""
 import numpy as np
 
-from . import backend
-from . import dtypes as _dt
+from . import backend, dtypes as _dt
 from .tensor import Tensor, as_array
 
 

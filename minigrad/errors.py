@@ -15,7 +15,9 @@ def broadcast_mismatch(shapes):
     for back in range(1, ndim + 1):
         sizes = {s[-back] for s in shapes if len(s) >= back} - {1}
         if len(sizes) > 1:
-            where = {1: "last dimension", 2: "second-to-last dimension"}.get(back, f"dimension {-back}")
+            where = {1: "last dimension", 2: "second-to-last dimension"}.get(
+                back, f"dimension {-back}"
+            )
             listed = " vs ".join(str(s[-back]) for s in shapes if len(s) >= back)
             return (f"lined up from the right, their {where} has sizes {listed}; "
                     "sizes must be equal, or 1 to broadcast")

@@ -19,9 +19,10 @@ def graph(output, names=None, values=True, grads=True):
     Returns {"nodes": [...], "edges": [...]}: tensor nodes ("kind": "tensor") with id,
     label, shape, dtype, role ("input", "parameter", "intermediate", "output"), and
     optionally value/grad summaries; op nodes ("kind": "op") with id, op, label
-    (grad_fn name), seq (creation order: ops ran in increasing seq), saved_shapes, and freed (True once backward() released what the
-    op saved, so a second backward through it would fail). Edges go from producer to consumer, in the
-    direction of the forward pass.
+    (grad_fn name), seq (creation order: ops ran in increasing seq), saved_shapes, and
+    freed (True once backward() released what the op saved, so a second backward through
+    it would fail). Edges go from producer to consumer, in the direction of the forward
+    pass.
     """
     if not isinstance(output, Tensor):
         raise TypeError(f"minigrad.graph() takes a minigrad Tensor, not {type(output).__name__}")

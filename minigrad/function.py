@@ -23,8 +23,17 @@ import warnings
 import numpy as np
 
 from . import autograd
-from .autograd import (NO_HIGHER_ORDER, Grads, Op, Pick, counter, no_grad, run_backward,
-                       run_hooks, seed_gradient)
+from .autograd import (
+    NO_HIGHER_ORDER,
+    Grads,
+    Op,
+    Pick,
+    counter,
+    no_grad,
+    run_backward,
+    run_hooks,
+    seed_gradient,
+)
 from .backend import array_module
 from .ops.util import unbroadcast
 from .tensor import Tensor

@@ -152,7 +152,9 @@ class ElementwiseKernel:
         for p, a in zip(self.inputs, args):
             if p.is_placeholder and p.type not in types:
                 types[p.type] = np.asarray(a).dtype
-        dtype_of = lambda p: types.get(p.type) if p.is_placeholder else np.dtype(p.type)
+
+        def dtype_of(p):
+            return types.get(p.type) if p.is_placeholder else np.dtype(p.type)
 
         arrays = [np.asarray(a, dtype=dtype_of(p)) for p, a in zip(self.inputs, args)]
         # raw inputs are indexed by the body itself (x[i * n + j]); the rest broadcast and

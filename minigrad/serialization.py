@@ -23,8 +23,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from . import autograd, backend
-from . import dtypes as _dt
+from . import autograd, backend, dtypes as _dt
 from .nn.module import Parameter
 from .tensor import Tensor
 

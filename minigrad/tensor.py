@@ -10,10 +10,9 @@ import operator
 
 import numpy as np
 
-from . import autograd, backend
-from . import dtypes as _dt
-from .ops import elementwise as E, linalg, nn as N, reduce as R, shape as S
+from . import autograd, backend, dtypes as _dt
 from .errors import broadcast_mismatch, shape_error
+from .ops import elementwise as E, linalg, nn as N, reduce as R, shape as S
 from .ops.util import normalize_dims
 
 
@@ -749,7 +748,8 @@ class Tensor:
         return _plain(np.isfinite, self)
 
     def _bitwise(self, ufunc, other):
-        if self.data.dtype.kind == "f" or getattr(other, "dtype", None) in (_dt.float32, _dt.float64):
+        floats = (_dt.float32, _dt.float64)
+        if self.data.dtype.kind == "f" or getattr(other, "dtype", None) in floats:
             raise NotImplementedError(f"{ufunc.__name__} is only defined for integer and "
                                       f"bool tensors, not {self.dtype.name}")
         return _plain(ufunc, self, other)
@@ -1019,7 +1019,8 @@ class Tensor:
         shape = self.data.shape
         if not shape:
             return S.Flatten.apply(self, shape=(1,))
-        start, end = normalize_dims(start_dim, len(shape))[0], normalize_dims(end_dim, len(shape))[0]
+        start = normalize_dims(start_dim, len(shape))[0]
+        end = normalize_dims(end_dim, len(shape))[0]
         if start == end:
             return self        # nothing to merge: PyTorch returns the tensor itself
         new = shape[:start] + (int(np.prod(shape[start:end + 1])),) + shape[end + 1:]

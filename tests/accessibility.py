@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-AXE = Path(__file__).resolve().parents[1] / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
+AXE = (
+    Path(__file__).resolve().parents[1]
+    / ".cache"
+    / "npm"
+    / "node_modules"
+    / "axe-core"
+    / "axe.min.js"
+)
 HOW = "make test installs it with npm (or: npm install --prefix .cache/npm axe-core@4)"
 
 

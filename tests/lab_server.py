@@ -29,13 +29,17 @@ class LearnerLab:
         self.log_path = self.home / "lab.log"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "JUPYTER_CONFIG_PATH": str(ROOT / "binder" / "learner"),
-               "JUPYTER_CONFIG_DIR": str(self.home / "config"),
-               "JUPYTER_DATA_DIR": str(self.home / "data"),
-               "JUPYTER_RUNTIME_DIR": str(self.home / "runtime"), "JUPYTER_PLATFORM_DIRS": "1",
-               "JUPYTERLAB_SETTINGS_DIR": str(self.settings),
-               "JUPYTERLAB_WORKSPACES_DIR": str(self.home / "workspaces"),
-               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+        env = {
+            **os.environ,
+            "JUPYTER_CONFIG_PATH": str(ROOT / "binder" / "learner"),
+            "JUPYTER_CONFIG_DIR": str(self.home / "config"),
+            "JUPYTER_DATA_DIR": str(self.home / "data"),
+            "JUPYTER_RUNTIME_DIR": str(self.home / "runtime"),
+            "JUPYTER_PLATFORM_DIRS": "1",
+            "JUPYTERLAB_SETTINGS_DIR": str(self.settings),
+            "JUPYTERLAB_WORKSPACES_DIR": str(self.home / "workspaces"),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        }
         self.home.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(

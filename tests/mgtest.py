@@ -64,7 +64,9 @@ def assert_close(actual, expected, atol=None, rtol=None, what="value", dtype=Non
     d_atol, d_rtol = TOLS.get(dtype, (0.0, 0.0))
     atol = d_atol if atol is None else atol
     rtol = d_rtol if rtol is None else rtol
-    assert tuple(a.shape) == tuple(e.shape), f"{what}: shape {tuple(a.shape)} != expected {tuple(e.shape)}"
+    assert tuple(a.shape) == tuple(e.shape), (
+        f"{what}: shape {tuple(a.shape)} != expected {tuple(e.shape)}"
+    )
     np.testing.assert_allclose(
         a.astype(np.float64) if a.dtype != bool else a,
         e.astype(np.float64) if e.dtype != bool else e,
@@ -150,24 +152,34 @@ def compare(
         grads_wanted = [_is_float_array(x) for x in arrs]
         modes = upstream if backward else (None,)
         for mode in modes:
-            mg_in = [_make(mg, a, g) if isinstance(a, np.ndarray) else a for a, g in zip(arrs, grads_wanted)]
-            t_in = [_make(torch, a, g) if isinstance(a, np.ndarray) else a for a, g in zip(arrs, grads_wanted)]
+            mg_in = [
+                _make(mg, a, g) if isinstance(a, np.ndarray) else a
+                for a, g in zip(arrs, grads_wanted)
+            ]
+            t_in = [
+                _make(torch, a, g) if isinstance(a, np.ndarray) else a
+                for a, g in zip(arrs, grads_wanted)
+            ]
             out_t = t_call(*t_in)
             out_m = mg_call(*mg_in)
             tag = f"[{dt}, upstream={mode}]"
 
             # ---- forward
-            assert isinstance(out_m, tensor_class()), f"{tag} minigrad returned {type(out_m)!r}, not a Tensor"
+            assert isinstance(out_m, tensor_class()), (
+                f"{tag} minigrad returned {type(out_m)!r}, not a Tensor"
+            )
             assert tuple(out_m.shape) == tuple(out_t.shape), (
                 f"{tag} output shape: minigrad {tuple(out_m.shape)} vs torch {tuple(out_t.shape)}"
             )
             assert np_dtype_name(out_m) == np_dtype_name(out_t), (
-                f"{tag} output dtype: minigrad {np_dtype_name(out_m)} vs torch {np_dtype_name(out_t)}"
+                f"{tag} output dtype: minigrad {np_dtype_name(out_m)} "
+                f"vs torch {np_dtype_name(out_t)}"
             )
             assert_close(out_m, out_t, atol=atol, rtol=rtol, what=f"{tag} forward output")
 
             assert bool(out_m.requires_grad) == bool(out_t.requires_grad), (
-                f"{tag} requires_grad: minigrad {out_m.requires_grad} vs torch {out_t.requires_grad}"
+                f"{tag} requires_grad: minigrad {out_m.requires_grad} "
+                f"vs torch {out_t.requires_grad}"
             )
             if mode is None or not out_t.requires_grad:
                 results.append((out_m, out_t))
@@ -176,7 +188,9 @@ def compare(
 
             # ---- backward
             if mode == "random":
-                R = np.asarray(np.random.default_rng(seed + 7).standard_normal(tuple(out_t.shape)), dtype=np_dt)
+                R = np.asarray(
+                    np.random.default_rng(seed + 7).standard_normal(tuple(out_t.shape)), dtype=np_dt
+                )
                 out_t.backward(torch.tensor(R))
                 out_m.backward(mg.tensor(R))
             elif mode == "sum":
@@ -191,15 +205,23 @@ def compare(
                 gt = xt.grad
                 gm = xm.grad
                 if gt is None:
-                    assert gm is None or np.all(to_numpy(gm) == 0), f"{tag} input {i}: torch grad is None"
+                    assert gm is None or np.all(to_numpy(gm) == 0), (
+                        f"{tag} input {i}: torch grad is None"
+                    )
                     continue
-                assert gm is not None, f"{tag} input {i}: minigrad .grad is None (torch: {to_numpy(gt)})"
-                assert isinstance(gm, tensor_class()), f"{tag} input {i}: .grad is {type(gm)!r}, not a Tensor"
+                assert gm is not None, (
+                    f"{tag} input {i}: minigrad .grad is None (torch: {to_numpy(gt)})"
+                )
+                assert isinstance(gm, tensor_class()), (
+                    f"{tag} input {i}: .grad is {type(gm)!r}, not a Tensor"
+                )
                 assert tuple(gm.shape) == tuple(gt.shape), (
-                    f"{tag} input {i} grad shape: minigrad {tuple(gm.shape)} vs torch {tuple(gt.shape)}"
+                    f"{tag} input {i} grad shape: minigrad {tuple(gm.shape)} "
+                    f"vs torch {tuple(gt.shape)}"
                 )
                 assert np_dtype_name(gm) == np_dtype_name(gt), (
-                    f"{tag} input {i} grad dtype: minigrad {np_dtype_name(gm)} vs torch {np_dtype_name(gt)}"
+                    f"{tag} input {i} grad dtype: minigrad {np_dtype_name(gm)} "
+                    f"vs torch {np_dtype_name(gt)}"
                 )
                 assert_close(
                     gm,
@@ -244,9 +266,15 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-6, rtol=1e-5, seed=SEED):
             plus[i][idx] += eps
             minus[i][idx] -= eps
             numeric[idx] = (f(plus) - f(minus)) / (2 * eps)
-        assert analytic[i].shape == a.shape, f"input {i}: grad shape {analytic[i].shape} != {a.shape}"
+        assert analytic[i].shape == a.shape, (
+            f"input {i}: grad shape {analytic[i].shape} != {a.shape}"
+        )
         np.testing.assert_allclose(
-            analytic[i], numeric, atol=atol, rtol=rtol, err_msg=f"gradcheck: input {i} analytic vs numeric"
+            analytic[i],
+            numeric,
+            atol=atol,
+            rtol=rtol,
+            err_msg=f"gradcheck: input {i} analytic vs numeric",
         )
 
 
@@ -300,7 +328,9 @@ def assert_same_outcome(program, atol=None, rtol=None):
 def assert_same_value(m, t, where="result", atol=None, rtol=None):
     """minigrad's value ``m`` equals PyTorch's ``t``, recursively."""
     if isinstance(t, torch.Tensor):
-        assert isinstance(m, tensor_class()), f"{where}: minigrad gives {type(m).__name__}, not a tensor"
+        assert isinstance(m, tensor_class()), (
+            f"{where}: minigrad gives {type(m).__name__}, not a tensor"
+        )
         assert np_dtype_name(m) == np_dtype_name(t), (
             f"{where}: dtype {np_dtype_name(m)} vs PyTorch's {np_dtype_name(t)}")
         kind = to_numpy(t).dtype.kind

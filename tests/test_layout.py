@@ -1,8 +1,9 @@
 """The packages depend on each other one way only, and only through public names.
 
 `minigrad` needs nothing of the project, `lessons` uses `minigrad`, `widgets` uses both
-(minigrad <- lessons <- widgets), and none takes another's private (`_`) names. Imports are read from the source with
-`ast`, so one inside a function counts as much as one at the top of a module."""
+(minigrad <- lessons <- widgets), and none takes another's private (`_`) names. Imports
+are read from the source with `ast`, so one inside a function counts as much as one at the
+top of a module."""
 import ast
 from pathlib import Path
 
@@ -50,7 +51,9 @@ def test_dependencies_point_one_way(package):
 def test_nothing_under_lessons_or_minigrad_names_widgets():
     for package in ("lessons", "minigrad"):
         for path in _modules(package):
-            assert all(module.split(".")[0] != "widgets" for _, module, _, _ in _imports(path)), path
+            assert all(module.split(".")[0] != "widgets" for _, module, _, _ in _imports(path)), (
+                path
+            )
 
 
 @pytest.mark.parametrize("package", PACKAGES)

@@ -2,9 +2,10 @@
 
 Inputs are on the left and the result on the right, unless that would make the picture
 wider than `MAX_WIDTH` px (where a notebook would shrink its labels below 11 px): such a
-graph runs top to bottom instead. Op nodes are white pills labelled with the op; tensor nodes are boxes labelled with
-their name or role, shape and dtype, coloured by role. The node a stepper stands on
-carries the class `fl-current`; tensors that have received a gradient show it.
+graph runs top to bottom instead. Op nodes are white pills labelled with the op; tensor
+nodes are boxes labelled with their name or role, shape and dtype, coloured by role. The
+node a stepper stands on carries the class `fl-current`; tensors that have received a
+gradient show it.
 
 Everything drawn on the page's own background (title, legend labels, edges, the note)
 carries the class `fl-ink`, so the live widget's stylesheet can give it the theme's text
@@ -70,7 +71,9 @@ def _tooltip(node):
         if node.get("detail"):
             lines.append(node["detail"])
         for s in node.get("saved", []):
-            lines.append(f"saved {s['name']}: " + ("freed" if s.get("freed") else str(s.get("shape"))))
+            lines.append(
+                f"saved {s['name']}: " + ("freed" if s.get("freed") else str(s.get("shape")))
+            )
         if node.get("freed"):
             lines.append("saved values freed by backward()")
     else:
@@ -140,16 +143,19 @@ def render_svg(graph, highlight=None, title=None, values=False):
         total_w = max(width + widest, at_least) + 2 * MARGIN
     total_h = height + oy + 32 + MARGIN
 
-    out = [f'<svg class="fl-graph" xmlns="http://www.w3.org/2000/svg" '
-           f'viewBox="0 0 {total_w:.0f} {total_h:.0f}" width="{total_w:.0f}" '
-           'style="max-width:100%;height:auto" '
-           f'data-key="{graph_key(graph)}" data-direction="{"down" if down else "right"}" '
-           f'data-framework="{escape(graph.get("framework", ""))}" '
-           f'font-family="sans-serif" font-size="12">',
-           '<defs><marker id="fl-arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" '
-           f'markerHeight="7" orient="auto"><path class="fl-ink" d="M0,0 L8,4 L0,8 z" fill="{INK}"/></marker></defs>',
-           '<style>.fl-current>rect{stroke:' + CURRENT + ';stroke-width:3}'
-           '.fl-node text{pointer-events:none}</style>']
+    out = [
+        f'<svg class="fl-graph" xmlns="http://www.w3.org/2000/svg" '
+        f'viewBox="0 0 {total_w:.0f} {total_h:.0f}" width="{total_w:.0f}" '
+        'style="max-width:100%;height:auto" '
+        f'data-key="{graph_key(graph)}" data-direction="{"down" if down else "right"}" '
+        f'data-framework="{escape(graph.get("framework", ""))}" '
+        f'font-family="sans-serif" font-size="12">',
+        '<defs><marker id="fl-arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" '
+        f'markerHeight="7" orient="auto"><path class="fl-ink" d="M0,0 L8,4 L0,8 z" '
+        f'fill="{INK}"/></marker></defs>',
+        "<style>.fl-current>rect{stroke:" + CURRENT + ";stroke-width:3}"
+        ".fl-node text{pointer-events:none}</style>",
+    ]
     y = MARGIN
     if title:
         out.append(f'<text class="fl-ink" x="{MARGIN}" y="{y + 12}" font-size="14" '

@@ -67,7 +67,9 @@ def _hint(op, index, inputs):
         return f"input 0 is {float(at(0)):.4g} there: exp overflows above ~88 in float32"
     if op == "pow" and inputs:
         return f"input 0 is {float(at(0)):.4g} there"
-    return "inputs there: " + ", ".join(f"input {i} = {float(at(i)):.4g}" for i in range(len(inputs)))
+    return "inputs there: " + ", ".join(
+        f"input {i} = {float(at(i)):.4g}" for i in range(len(inputs))
+    )
 
 
 def _nonfinite(op, inputs, output):
@@ -180,8 +182,13 @@ class Stepper:
 
         def on_backward(name):
             def hook(module, grad_input, grad_output):
-                values = [(f"gradient in {i}", describe(g)) for i, g in enumerate(arrays(grad_output))]
-                values += [(f"gradient to input {i}", describe(g)) for i, g in enumerate(arrays(grad_input))]
+                values = [
+                    (f"gradient in {i}", describe(g)) for i, g in enumerate(arrays(grad_output))
+                ]
+                values += [
+                    (f"gradient to input {i}", describe(g))
+                    for i, g in enumerate(arrays(grad_input))
+                ]
                 label = f"{name} ({type(module).__name__})"
                 stepper.steps.append(Step("backward", label, "group:" + name, values,
                                           _nonfinite_gradient(label, values)))
@@ -203,7 +210,9 @@ class Stepper:
                     warnings.filterwarnings("ignore", message="Full backward hook is firing")
                     loss.backward()
                 stepper.view.show(loss, model=model, collapse=True)
-                drawn = {n["id"] for n in stepper.view.graph["nodes"]} if stepper.view.graph else set()
+                drawn = (
+                    {n["id"] for n in stepper.view.graph["nodes"]} if stepper.view.graph else set()
+                )
                 for step in stepper.steps:
                     if step.node_id not in drawn:
                         step.node_id = None     # a layer without weights is not a group
@@ -329,9 +338,12 @@ class Stepper:
         buttons["Next"].on_click(lambda _: self.next())
         buttons["Continue"].on_click(lambda _: self.continue_())
         buttons["Run to end"].on_click(lambda _: self.run_to_end())
-        choose = w.Dropdown(options=[(f"{i + 1}. {s.phase} {s.op}", i) for i, s in enumerate(self.steps)],
-                            description="Run to", layout=w.Layout(width="280px"),
-                            value=self.position if self.steps else None)
+        choose = w.Dropdown(
+            options=[(f"{i + 1}. {s.phase} {s.op}", i) for i, s in enumerate(self.steps)],
+            description="Run to",
+            layout=w.Layout(width="280px"),
+            value=self.position if self.steps else None,
+        )
         choose.observe(lambda change: self.run_to(change["new"]), names="value")
         breaks = w.Text(value=", ".join(sorted(self.breakpoints)), description="Break on",
                         placeholder="op names, e.g. log, div")

@@ -327,9 +327,11 @@ class TimingBoard:
             out.append("<tr>" + "".join(f'<td style="{cell_style}">{charts.escape(v)}</td>'
                                         for v in row) + "</tr>")
         out.append("</table>")
-        out.append('<div style="font-size:11px;color:var(--jp-ui-font-color2, #666)">step memory: peak one step '
-                   "allocates as tracemalloc sees it (NumPy-based frameworks only); peak RSS: "
-                   "the worker process, framework included.</div>")
+        out.append(
+            '<div style="font-size:11px;color:var(--jp-ui-font-color2, #666)">'
+            "step memory: peak one step allocates as tracemalloc sees it (NumPy-based "
+            "frameworks only); peak RSS: the worker process, framework included.</div>"
+        )
         return "".join(out)
 
     def label_html(self) -> str:
@@ -339,16 +341,17 @@ class TimingBoard:
                 f"TensorFlow pools capped) · fresh process per framework per round · "
                 f"CPU: {os.cpu_count()} logical cores · "
                 + ", ".join(f"{k} {v}" for k, v in versions.items()))
-        return f'<div style="font-size:11px;color:var(--jp-ui-font-color2, #555)">{charts.escape(text)}</div>'
+        return ('<div style="font-size:11px;color:var(--jp-ui-font-color2, #555)">'
+                f"{charts.escape(text)}</div>")
 
     def status_html(self) -> str:
         lines = [*self._setup_messages, *self._messages]
         if self.running:
             lines.append("running… the chart fills in as each cell finishes")
-        return "".join(f'<div style="color:var(--jp-error-color1, #b00020);font-size:12px">{charts.escape(m)}</div>'
-                       if not m.startswith("running") else
-                       f'<div style="color:var(--jp-ui-font-color2, #555);font-size:12px">{charts.escape(m)}</div>'
-                       for m in lines)
+        error = "color:var(--jp-error-color1, #b00020);font-size:12px"
+        note = "color:var(--jp-ui-font-color2, #555);font-size:12px"
+        return "".join(f'<div style="{note if m.startswith("running") else error}">'
+                       f"{charts.escape(m)}</div>" for m in lines)
 
     @property
     def messages(self) -> list[str]:

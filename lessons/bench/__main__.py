@@ -23,8 +23,16 @@ import time
 from pathlib import Path
 
 from lessons.bench import harness, report
-from lessons.bench.harness import (Section, _lengths, format_markdown, get_suite, plan,
-                                    run_grid, skip_reason, suite_names)
+from lessons.bench.harness import (
+    Section,
+    _lengths,
+    format_markdown,
+    get_suite,
+    plan,
+    run_grid,
+    skip_reason,
+    suite_names,
+)
 
 ALL = ["ops", "matmul", "mlp", "cnn", "memory", "gpu"]
 

@@ -21,8 +21,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from lessons.bench import mlp
-from lessons.bench.harness import (Framework, Section, Suite, register_suite,
-                                    tensorflow_with_threads, torch_with_threads)
+from lessons.bench.harness import (
+    Framework,
+    Section,
+    Suite,
+    register_suite,
+    tensorflow_with_threads,
+    torch_with_threads,
+)
 from lessons.training import keras_update
 
 SIDE, KERNEL, N_OUT = 8, 3, 10

@@ -38,8 +38,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lessons.bench.harness import (Framework, Section, Suite, Unavailable, register_suite,
-                                    tensorflow_with_threads, torch_with_threads)
+from lessons.bench.harness import (
+    Framework,
+    Section,
+    Suite,
+    Unavailable,
+    register_suite,
+    tensorflow_with_threads,
+    torch_with_threads,
+)
 from lessons.training import keras_update
 
 N_OUT = 10

@@ -31,8 +31,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lessons.bench.harness import (Framework, Section, Suite, register_suite,
-                                    tensorflow_with_threads, torch_with_threads)
+from lessons.bench.harness import (
+    Framework,
+    Section,
+    Suite,
+    register_suite,
+    tensorflow_with_threads,
+    torch_with_threads,
+)
 
 OPS = ("add", "mul", "relu", "sum", "matmul", "softmax", "layer_norm", "gelu")
 BINARY = ("add", "mul", "matmul")

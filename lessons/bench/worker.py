@@ -23,8 +23,8 @@ import os
 import re
 import sys
 import time
-import tracemalloc
 import traceback
+import tracemalloc
 
 # lessons.bench imports nothing heavy, so no thread pool exists yet at this point
 from lessons.bench.harness import RESULT_MARKER, Unavailable, resolve, thread_env

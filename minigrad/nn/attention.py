@@ -6,8 +6,7 @@ import warnings
 
 from .. import creation
 from ..ops.shape import Cat
-from . import functional as F
-from . import init
+from . import functional as F, init
 from .container import Dropout, ModuleList
 from .layers import Linear
 from .module import Module, Parameter

@@ -6,8 +6,8 @@ import numpy as np
 
 from ..autograd import is_grad_enabled
 from ..backend import array_module
-from ..ops import conv, elementwise, loss as loss_ops, nn as ops
 from ..errors import ShapeError, shape_error
+from ..ops import conv, elementwise, loss as loss_ops, nn as ops
 from ..tensor import Tensor
 
 

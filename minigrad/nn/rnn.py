@@ -51,7 +51,7 @@ _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "GRU": 3, "LSTM": 4}
 
 
 def _stack(tensors, dim=0):
-    from .. import stack     # minigrad's package imports nn first: look it up when called
+    from .. import stack  # minigrad's package imports nn first: look it up when called
     return stack(tensors, dim)
 
 

@@ -12,4 +12,7 @@ from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD, sgd_momentum_full_update, sgd_momentum_update, sgd_update
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler",
+           # the fused update kernels behind the optimizers (lesson 11 times and emulates them)
+           "sgd_update", "sgd_momentum_update", "sgd_momentum_full_update", "adam_update",
+           "adam_amsgrad_update", "adagrad_update"]

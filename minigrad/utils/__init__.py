@@ -4,3 +4,5 @@
 batches samples into tensors.
 """
 from . import data
+
+__all__ = ["data"]

@@ -18,8 +18,7 @@ import warnings
 
 import numpy as np
 
-from .. import creation
-from .. import dtypes as _dt
+from .. import creation, dtypes as _dt
 from ..tensor import Tensor
 
 __all__ = ["Dataset", "TensorDataset", "ConcatDataset", "Subset", "random_split",
@@ -328,7 +327,7 @@ def _like(elem, parts):
 
 
 def _stack(tensors):
-    from .. import stack   # here, not at the top: minigrad/__init__ defines it after imports
+    from .. import stack  # here, not at the top: minigrad/__init__ defines it after imports
     return stack(tensors)
 
 

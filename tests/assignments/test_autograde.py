@@ -86,7 +86,11 @@ def nbgrader_meta(cell):
 
 
 def solution_cells(notebook):
-    return {nbgrader_meta(c)["grade_id"]: c for c in notebook["cells"] if nbgrader_meta(c).get("solution")}
+    return {
+        nbgrader_meta(c)["grade_id"]: c
+        for c in notebook["cells"]
+        if nbgrader_meta(c).get("solution")
+    }
 
 
 def graded_cells(notebook):
@@ -97,7 +101,9 @@ def graded_cells(notebook):
 
 def part_of(test_id, parts):
     owners = [p for p in parts if test_id.startswith(p + "_")]
-    assert len(owners) == 1, f"test cell {test_id} should start with exactly one part's id, not {owners}"
+    assert len(owners) == 1, (
+        f"test cell {test_id} should start with exactly one part's id, not {owners}"
+    )
     return owners[0]
 
 
@@ -248,7 +254,7 @@ def rebinding(notebook):
 
 def asked_for(instructor):
     """{solution cell id: the names its solution defines at the top level}."""
-    from lessons.assignments import _defined_names
+    from lessons.assignments import _defined_names  # noqa: PLC2701  (its own test)
 
     return {grade_id: _defined_names(without_markers(source(cell)))
             for grade_id, cell in solution_cells(instructor).items()}
@@ -281,7 +287,7 @@ def fake(kind, student, instructor):
 
 
 def _defined(text):
-    from lessons.assignments import _defined_names
+    from lessons.assignments import _defined_names  # noqa: PLC2701  (its own test)
 
     return _defined_names(text)
 
@@ -340,7 +346,9 @@ def test_a_loop_that_never_ends_costs_only_its_own_test(graded):
     assert graded["scores"]["looping"] == expected
     autograded = read(graded["course"] / "autograded" / "looping" / graded["name"]
                       / f"{graded['name']}.ipynb")
-    cell = next(c for c in autograded["cells"] if nbgrader_meta(c).get("grade_id") == "hypot_backward")
+    cell = next(
+        c for c in autograded["cells"] if nbgrader_meta(c).get("grade_id") == "hypot_backward"
+    )
     errors = [o for o in cell["outputs"] if o["output_type"] == "error"]
     assert [e["ename"] for e in errors] == ["TimeLimitExceeded"]
     assert "did not finish within 10 s" in errors[0]["evalue"]
@@ -377,8 +385,11 @@ def test_a_faked_submission_gets_no_more_than_an_untouched_one(graded, kind):
                           / f"{graded['name']}.ipynb")
         tests = {nbgrader_meta(c)["grade_id"]: source(c) for c in autograded["cells"]
                  if nbgrader_meta(c).get("grade")}
-        assert tests == {nbgrader_meta(c)["grade_id"]: source(c) for c in graded["instructor"]["cells"]
-                         if nbgrader_meta(c).get("grade")}
+        assert tests == {
+            nbgrader_meta(c)["grade_id"]: source(c)
+            for c in graded["instructor"]["cells"]
+            if nbgrader_meta(c).get("grade")
+        }
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
@@ -402,8 +413,11 @@ def test_every_test_cell_checks_in_a_new_process_with_hidden_tests(name):
         text = source(cell)
         part_of(meta["grade_id"], parts)
         assert "importlib.reload(lessons.assignments).check_in_subprocess(" in text
-        call = next(n for n in ast.walk(ast.parse(text))
-                    if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "check_in_subprocess")
+        call = next(
+            n
+            for n in ast.walk(ast.parse(text))
+            if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "check_in_subprocess"
+        )
         keywords = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
         assert keywords["given"] == given, f"{meta['grade_id']}: given hashes are out of date"
         tests = keywords["tests"]

@@ -42,7 +42,9 @@ def test_repo2docker_builds_python_3_11_from_binder(dockerfile):
     text, log = dockerfile
     assert (BINDER / "runtime.txt").read_text().strip() == "python-3.11"
     assert "Building conda environment for python=3.11" in log
-    assert "COPY --chown=0:0 src/binder/requirements.txt ${REPO_DIR}/binder/requirements.txt" in text
+    assert (
+        "COPY --chown=0:0 src/binder/requirements.txt ${REPO_DIR}/binder/requirements.txt" in text
+    )
     assert 'pip install --no-cache-dir -r "binder/requirements.txt"' in text
     assert "RUN ./binder/postBuild" in text
     assert 'ENV R2D_ENTRYPOINT="${REPO_DIR}/binder/start"' in text
@@ -53,7 +55,9 @@ def test_repo2docker_builds_python_3_11_from_binder(dockerfile):
 def test_pytorch_is_the_cpu_build_and_agrees_with_pyproject():
     lines = requirements()
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in lines
-    pins = {r.name: r for r in map(Requirement, (line for line in lines if not line.startswith("-")))}
+    pins = {
+        r.name: r for r in map(Requirement, (line for line in lines if not line.startswith("-")))
+    }
     assert "tensorflow" not in pins, "tensorflow (not tensorflow-cpu) would pull CUDA too"
 
     with open(ROOT / "pyproject.toml", "rb") as f:

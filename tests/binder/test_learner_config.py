@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
 from lab_server import TOKEN, LearnerLab
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -41,6 +41,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
 from lab_server import free_port
 
 HERE = Path(__file__).resolve().parent

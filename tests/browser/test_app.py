@@ -2,10 +2,11 @@
 ``make app`` serves it: preheated kernels, sources stripped.
 
 The DOM contract (classes the app sets on its widgets): the settings are
-``.fl-pg-<name> select`` (whose values are the labels shown) / ``.fl-pg-<name> input``; the buttons ``button.fl-pg-train``,
-``.fl-pg-stop``, ``.fl-pg-reset``; ``.fl-pg-state`` is the status line; each framework's
-panel draws its loss as ``polyline.fl-pg-curve[data-framework=...]`` whose
-``data-steps`` counts the steps drawn; messages are ``.fl-pg-message``.
+``.fl-pg-<name> select`` (whose values are the labels shown) / ``.fl-pg-<name> input``;
+the buttons ``button.fl-pg-train``, ``.fl-pg-stop``, ``.fl-pg-reset``; ``.fl-pg-state``
+is the status line; each framework's panel draws its loss as
+``polyline.fl-pg-curve[data-framework=...]`` whose ``data-steps`` counts the steps drawn;
+messages are ``.fl-pg-message``.
 
 ``FL_PLAYGROUND_SCREENSHOT=docs/playground.png`` makes the three-framework test train
 longer (300 steps) and save a picture of the trained app there (the one in the README).
@@ -22,6 +23,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
 from accessibility import contrast_problems
 
 psutil = pytest.importorskip("psutil")
@@ -133,8 +135,10 @@ def open_app(page, expect, url, query=""):
     expect(train.or_(errors.first)).to_be_visible()
     seconds = time.perf_counter() - start
     if errors.count():
-        pytest.fail("app.ipynb wrote to stderr under Voila:\n" + "\n".join(errors.all_inner_texts()),
-                    pytrace=False)
+        pytest.fail(
+            "app.ipynb wrote to stderr under Voila:\n" + "\n".join(errors.all_inner_texts()),
+            pytrace=False,
+        )
     print(f"first paint (navigation to a visible Train button) of {page.url}: {seconds:.1f} s")
 
 

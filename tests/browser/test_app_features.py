@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import pytest
-from accessibility import AXE, HOW
 
 # test_app's fixtures (app_url: the app served as make app serves it;
 # close_pages_as_a_visitor_does: each test's pages closed as a visitor closes a tab,
@@ -31,6 +30,7 @@ from test_app import (  # noqa: F401
     open_app,
 )
 
+from accessibility import AXE, HOW
 from widgets.playground.config import PRESETS
 
 FRAMEWORK_IMPORTS = {"minigrad": "import minigrad", "torch": "import torch",

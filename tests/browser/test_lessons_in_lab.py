@@ -77,11 +77,15 @@ def context(browser, lab):
 def cell_output(page, index):
     """The output area of cell `index`, scrolled into view (the notebook renders only the
     cells near the viewport)."""
-    page.evaluate("""(i) => {
+    page.evaluate(
+        """(i) => {
         const panel = document.querySelector('.jp-NotebookPanel .jp-WindowedPanel-outer');
-        const cells = () => document.querySelector(`.jp-NotebookPanel [data-windowed-list-index="${i}"]`);
+        const cells = () => document.querySelector(
+            `.jp-NotebookPanel [data-windowed-list-index="${i}"]`);
         for (let k = 0; k < 200 && !cells(); k++) panel.scrollTop += 400;
-    }""", index)
+    }""",
+        index,
+    )
     cell = page.locator(f'.jp-NotebookPanel [data-windowed-list-index="{index}"]')
     cell.scroll_into_view_if_needed()
     return cell.locator(".jp-OutputArea")
@@ -131,10 +135,16 @@ def test_run_in_the_dark_theme_graphs_are_readable_and_do_not_trap_the_wheel(lab
         box = graph.bounding_box()
         page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         scroller = ".jp-NotebookPanel .jp-WindowedPanel-outer"
-        before = (graph.get_attribute("viewBox"), page.eval_on_selector(scroller, "e => e.scrollTop"))
+        before = (
+            graph.get_attribute("viewBox"),
+            page.eval_on_selector(scroller, "e => e.scrollTop"),
+        )
         page.mouse.wheel(0, 300)
         page.wait_for_timeout(500)
-        after = (graph.get_attribute("viewBox"), page.eval_on_selector(scroller, "e => e.scrollTop"))
+        after = (
+            graph.get_attribute("viewBox"),
+            page.eval_on_selector(scroller, "e => e.scrollTop"),
+        )
         assert after[0] == before[0] and after[1] != before[1], (before, after)
         graph.scroll_into_view_if_needed()
         box = graph.bounding_box()

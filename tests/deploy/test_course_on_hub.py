@@ -216,8 +216,11 @@ def course_hub():
             "(run `make test` as root, e.g. in a container)")
     require(all(shutil.which(t) for t in ("useradd", "userdel", "groupadd", "chpasswd", "runuser")),
             "useradd, groupadd and runuser are needed")
-    require(CHP.exists() or shutil.which("configurable-http-proxy"),
-            "configurable-http-proxy is needed: npm install --prefix .cache/npm configurable-http-proxy")
+    require(
+        CHP.exists() or shutil.which("configurable-http-proxy"),
+        "configurable-http-proxy is needed: "
+        "npm install --prefix .cache/npm configurable-http-proxy",
+    )
     require((BIN / "jupyterhub").exists(), "JupyterHub is not installed in this environment")
 
     tag = secrets.token_hex(3)
@@ -245,9 +248,18 @@ def course_hub():
         # the instructor's course directory: a copy of the project's course
         teacher = pwd.getpwnam(users["instructor"])
         course_dir = Path(teacher.pw_dir) / course
-        shutil.copytree(COURSE_SOURCE, course_dir,
-                        ignore=shutil.ignore_patterns("release", "submitted", "autograded",
-                                                      "feedback", "gradebook.db", ".ipynb_checkpoints"))
+        shutil.copytree(
+            COURSE_SOURCE,
+            course_dir,
+            ignore=shutil.ignore_patterns(
+                "release",
+                "submitted",
+                "autograded",
+                "feedback",
+                "gradebook.db",
+                ".ipynb_checkpoints",
+            ),
+        )
         with open(course_dir / "nbgrader_config.py", "a") as f:
             f.write(f"\nc.CourseDirectory.course_id = {course!r}  # the test's own course\n")
         run("chown", "-R", f"{teacher.pw_uid}:{teacher.pw_gid}", str(course_dir))
@@ -259,9 +271,11 @@ def course_hub():
             f"load_subconfig({str(HUB_CONFIG)!r})\n"
             f"c.JupyterHub.services = [{{'name': 'course-test', 'api_token': {token!r}}}]\n"
             f"c.JupyterHub.load_roles = [{{'name': 'course-test', 'services': ['course-test'],\n"
-            f"    'scopes': ['admin:users', 'admin:servers', 'tokens', 'list:users', 'list:groups', 'read:groups']}}]\n"
+            f"    'scopes': ['admin:users', 'admin:servers', 'tokens', 'list:users',\n"
+            f"               'list:groups', 'read:groups']}}]\n"
             f"c.Spawner.http_timeout = {TIMEOUT}\n"
-            f"c.Spawner.start_timeout = {TIMEOUT}\n")
+            f"c.Spawner.start_timeout = {TIMEOUT}\n"
+        )
         port = free_port()
         env = dict(os.environ, COURSE_ID=course, NBGRADER_EXCHANGE=str(base / "exchange"),
                    HUB_STATE_DIR=str(state), HUB_BIND_URL=f"http://127.0.0.1:{port}",
@@ -273,7 +287,9 @@ def course_hub():
         client = Hub(f"http://127.0.0.1:{port}", token)
         deadline = time.monotonic() + 60
         while True:
-            assert hub.poll() is None, "the hub exited:\n" + (state / "jupyterhub.log").read_text()[-5000:]
+            assert hub.poll() is None, (
+                "the hub exited:\n" + (state / "jupyterhub.log").read_text()[-5000:]
+            )
             try:
                 client.api("GET", "/users")
                 break
@@ -348,17 +364,23 @@ def test_assignment_cycle_on_the_hub(course_hub):
     hub.formgrader(teacher, "release", ASSIGNMENT)
 
     # the students fetch it, answer and submit (Assignments panel; saving = Contents API)
-    source_nb = json.loads((COURSE_SOURCE / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
+    source_nb = json.loads(
+        (COURSE_SOURCE / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text()
+    )
     notebook_path = f"api/contents/{course}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
     for student, parts in [(ann, None), (bob, PARTIAL)]:
         listed = hub.assignments(student, "fetch", course)
-        assert any(a["assignment_id"] == ASSIGNMENT and a["status"] == "fetched" for a in listed), listed
+        assert any(a["assignment_id"] == ASSIGNMENT and a["status"] == "fetched" for a in listed), (
+            listed
+        )
         fetched = hub.on_server(student, "GET", notebook_path)["content"]
         assert "### BEGIN HIDDEN TESTS" not in json.dumps(fetched)
         hub.on_server(student, "PUT", notebook_path, json={
             "type": "notebook", "format": "json", "content": answered(fetched, source_nb, parts)})
         listed = hub.assignments(student, "submit", course)
-        assert any(a["assignment_id"] == ASSIGNMENT and a["status"] == "submitted" for a in listed), listed
+        assert any(
+            a["assignment_id"] == ASSIGNMENT and a["status"] == "submitted" for a in listed
+        ), listed
 
     # the instructor collects, autogrades, and hands out feedback (Formgrader)
     hub.formgrader(teacher, "collect", ASSIGNMENT)
@@ -394,8 +416,10 @@ def test_assignment_cycle_on_the_hub(course_hub):
     denied = {
         "the exchange's inbound (everyone's submissions)": f"ls {exchange / 'inbound'}",
         "the exchange's feedback folder": f"ls {exchange / 'feedback'}",
-        "A's copy of the assignment": f"cat {home[ann] / course / ASSIGNMENT / (ASSIGNMENT + '.ipynb')}",
-        "the instructor's source (hidden tests)": f"cat {course_dir / 'source' / ASSIGNMENT / (ASSIGNMENT + '.ipynb')}",
+        "A's copy of the assignment":
+            f"cat {home[ann] / course / ASSIGNMENT / (ASSIGNMENT + '.ipynb')}",
+        "the instructor's source (hidden tests)":
+            f"cat {course_dir / 'source' / ASSIGNMENT / (ASSIGNMENT + '.ipynb')}",
         "the instructor's gradebook": f"cat {course_dir / 'gradebook.db'}",
         "A's submission as collected": f"ls {course_dir / 'submitted' / ann}",
     }
@@ -404,5 +428,8 @@ def test_assignment_cycle_on_the_hub(course_hub):
         assert result.returncode != 0 and "Permission denied" in result.stderr, \
             f"student B could reach {what}: {command}\n{result.stdout[:500]}"
     # ...while what B may see works the same way
-    assert as_user(bob, f"cat {home[bob] / course / ASSIGNMENT / (ASSIGNMENT + '.ipynb')}").returncode == 0
+    assert (
+        as_user(bob, f"cat {home[bob] / course / ASSIGNMENT / (ASSIGNMENT + '.ipynb')}").returncode
+        == 0
+    )
     print(f"assignment cycle on the hub: {time.monotonic() - started:.0f} s after the hub started")

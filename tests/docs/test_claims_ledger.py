@@ -19,7 +19,9 @@ def rows():
     """[(claim, verdict, evidence)] of the ledger's tables (header rows left out)."""
     found = []
     for line in LEDGER.read_text().splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("|") else []
+        cells = (
+            [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("|") else []
+        )
         if len(cells) == 3 and not set(cells[0]) <= set("-: ") and cells[0] != "Claim":
             found.append(tuple(cells))
     return found

@@ -9,10 +9,17 @@ import pytest
 import torch
 
 import minigrad
-from lessons.assignments import (TimeLimitExceeded, assert_close, compare_with_torch, gradcheck,
-                                 run_kernel, time_limit, to_numpy)
+from lessons.assignments import (
+    TimeLimitExceeded,
+    assert_close,
+    compare_with_torch,
+    gradcheck,
+    run_kernel,
+    time_limit,
+    to_numpy,
+)
 from minigrad.autograd import Op
-from minigrad.kernels import EmulationError, ElementwiseKernel
+from minigrad.kernels import ElementwiseKernel, EmulationError
 
 
 class Square(Op):
@@ -80,7 +87,9 @@ def test_time_limit_passes_other_errors_through():
 def test_assert_close_names_the_worst_element():
     expected = np.array([1.0, 2.0, 3.0])
     assert_close(expected + 1e-9, expected, "values")
-    with pytest.raises(AssertionError, match=r"values: 1 of 3 elements differ; the worst is element \(1,\)"):
+    with pytest.raises(
+        AssertionError, match=r"values: 1 of 3 elements differ; the worst is element \(1,\)"
+    ):
         assert_close(np.array([1.0, 2.5, 3.0]), expected, "values")
 
 

@@ -423,7 +423,7 @@ def test_ops_problem_rejects_bad_settings():
 
 
 def test_grid_of_settings():
-    from lessons.bench.__main__ import _setting, grid
+    from lessons.bench.__main__ import _setting, grid  # noqa: PLC2701  (its own test)
 
     settings = [_setting("batch=16,64"), _setting("lr=0.5"), _setting("op=add,matmul")]
     assert grid(settings) == [

@@ -4,12 +4,11 @@ import re
 import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
-from static_copies import pictures_in
 
 from lessons import compare
-from lessons.compare import (COLD_CAPTION, Comparison, CompareError, format_seconds,
-                             split_sections)
+from lessons.compare import COLD_CAPTION, CompareError, Comparison, format_seconds, split_sections
 from lessons.frameworks import LABELS
+from static_copies import pictures_in
 
 
 @pytest.fixture(scope="module")

@@ -273,7 +273,9 @@ def test_mlp_dropout_follows_each_hidden_activation(framework):
     else:
         assert [module.p for module in model if hasattr(module, "p")] == [0.25] * 2
     assert layer_names(model) == expected
-    assert set(models.get_weights(model)) == {f"{i}.{p}" for i in (0, 3, 6) for p in ("weight", "bias")}
+    assert set(models.get_weights(model)) == {
+        f"{i}.{p}" for i in (0, 3, 6) for p in ("weight", "bias")
+    }
 
 
 def dropout_weights(seed=1):
@@ -353,7 +355,9 @@ def test_keras_dropout_seed_fixes_the_masks():
 
 
 def test_weights_round_trip_with_dropout_between_all_three(digits):
-    make = lambda framework: models.mlp(framework, dropout=0.3, seed=0)
+    def make(framework):
+        return models.mlp(framework, dropout=0.3, seed=0)
+
     first = make("torch")
     keras_model = models.set_weights(make("tensorflow"), models.get_weights(first))
     mg_model = models.set_weights(make("minigrad"), models.get_weights(keras_model))

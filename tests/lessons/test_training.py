@@ -32,7 +32,9 @@ def trained(framework, loop, weights, digits, **hyper):
 
 def numpy_sgd(weights, X, y, batches, lr):
     """The 64-128-10 ReLU MLP trained with SGD in float64 NumPy; per-step losses."""
-    W1, b1, W2, b2 = (weights[k].astype(np.float64) for k in ("0.weight", "0.bias", "2.weight", "2.bias"))
+    W1, b1, W2, b2 = (
+        weights[k].astype(np.float64) for k in ("0.weight", "0.bias", "2.weight", "2.bias")
+    )
     losses = []
     for epoch in batches:
         for idx in epoch:
@@ -94,7 +96,9 @@ def test_explicit_loop_matches_numpy_reference(framework, start, digits):
         np.testing.assert_allclose(value, ref_weights[name], atol=1e-5)
     # the mean over an epoch's examples, each batch weighted by its size
     sizes = np.array([len(idx) for idx in batches[0]])
-    assert result.epoch_losses[0] == pytest.approx((ref_losses[:23] * sizes).sum() / sizes.sum(), abs=1e-5)
+    assert result.epoch_losses[0] == pytest.approx(
+        (ref_losses[:23] * sizes).sum() / sizes.sum(), abs=1e-5
+    )
     assert result.losses[-1] < result.losses[0] - 0.5  # it learned something
 
 
@@ -139,7 +143,9 @@ def test_keras_fit_history_is_the_epoch_mean(start, digits):
 
 def test_keras_adam_is_close_to_torch_but_not_equal(start, digits):
     _, res_t = trained("torch", training.train, start, digits, optimizer="adam", lr=0.01)
-    _, res_k = trained("tensorflow", training.train_keras_step, start, digits, optimizer="adam", lr=0.01)
+    _, res_k = trained(
+        "tensorflow", training.train_keras_step, start, digits, optimizer="adam", lr=0.01
+    )
     diff = np.abs(res_k.losses - res_t.losses)
     assert diff[0] < 1e-6          # the first loss comes before any update
     assert diff.max() < 0.05       # Keras adds eps before the bias correction, torch after
@@ -168,7 +174,10 @@ def test_no_test_set_gives_no_accuracy(start, digits):
 
 
 def test_undo_running_mean_recovers_the_steps():
-    batches = [[np.arange(4), np.arange(4), np.arange(2)], [np.arange(4), np.arange(4), np.arange(2)]]
+    batches = [
+        [np.arange(4), np.arange(4), np.arange(2)],
+        [np.arange(4), np.arange(4), np.arange(2)],
+    ]
     losses = np.array([2.0, 1.0, 4.0, 0.5, 0.25, 3.0])
     logged = []
     for e in range(2):
@@ -209,7 +218,9 @@ def numpy_step_reference(weights, X, y, l2):
     logits = h @ w["2.weight"].T + w["2.bias"]
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    loss = -log_p[np.arange(n), y].mean() + l2 * sum((w[k] ** 2).sum() for k in ("0.weight", "2.weight"))
+    loss = -log_p[np.arange(n), y].mean() + l2 * sum(
+        (w[k] ** 2).sum() for k in ("0.weight", "2.weight")
+    )
     d_logits = np.exp(log_p)
     d_logits[np.arange(n), y] -= 1
     d_logits /= n

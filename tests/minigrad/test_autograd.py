@@ -78,7 +78,7 @@ def test_unused_leaf_grad_stays_none():
     assert b.grad is None
 
 
-# ------------------------------------------------------------------ requires_grad / grad_fn / is_leaf
+# ---------------------------------------------------------------- requires_grad / grad_fn / is_leaf
 def test_leaf_properties():
     a = mg.tensor([1.0, 2.0], requires_grad=True)
     b = mg.tensor([1.0, 2.0])
@@ -117,7 +117,9 @@ def test_grad_fn_name_op_inputs(expr, name, op):
     assert gf.op == op
     assert isinstance(gf.name(), str)
     if op == "matmul":
-        assert "Backward" in gf.name() and ("Mm" in gf.name() or "Matmul" in gf.name() or "MatMul" in gf.name())
+        assert "Backward" in gf.name() and (
+            "Mm" in gf.name() or "Matmul" in gf.name() or "MatMul" in gf.name()
+        )
     else:
         # torch spells it e.g. 'ReluBackward0'; accept any capitalisation / suffix
         assert gf.name().lower().startswith(name.lower()), gf.name()
@@ -433,8 +435,16 @@ def _scenario(T, case):
 
 @pytest.mark.parametrize(
     "case",
-    ["retain_grad_on_leaf", "retain_then_hook", "hook_then_retain", "retained_grad_accumulates",
-     "hook_on_output", "retain_grad_on_output", "no_grad_branch_is_constant", "two_outputs_sharing_graph"],
+    [
+        "retain_grad_on_leaf",
+        "retain_then_hook",
+        "hook_then_retain",
+        "retained_grad_accumulates",
+        "hook_on_output",
+        "retain_grad_on_output",
+        "no_grad_branch_is_constant",
+        "two_outputs_sharing_graph",
+    ],
 )
 def test_autograd_scenarios_match_torch(case):
     got = _scenario(mg, case)

@@ -8,12 +8,12 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 
 import minigrad as mg
 import minigrad.nn.functional as F
-import torch
-from minigrad.compile import TracerWarning
 from mgtest import assert_same_value
+from minigrad.compile import TracerWarning
 
 rng = np.random.default_rng(0)
 
@@ -272,11 +272,16 @@ def agree_over_calls(fn, make_inputs, calls=4):
                 out = run(*args)
                 upstream = np.random.default_rng(call).standard_normal(tuple(out.shape))
                 out.backward(T.tensor(upstream, dtype=out.dtype))
-                results[T] = ("ok", [out] + [a.grad for a in args if getattr(a, "requires_grad", 0)])
+                results[T] = (
+                    "ok",
+                    [out] + [a.grad for a in args if getattr(a, "requires_grad", 0)],
+                )
             except RuntimeError as error:
                 results[T] = ("raised", error)
         (t_kind, t_value), (m_kind, m_value) = results[torch], results[mg]
-        assert t_kind == m_kind, f"call {call}: PyTorch {t_kind} ({t_value}), minigrad {m_kind} ({m_value})"
+        assert t_kind == m_kind, (
+            f"call {call}: PyTorch {t_kind} ({t_value}), minigrad {m_kind} ({m_value})"
+        )
         if t_kind == "ok":
             assert_same_value(m_value, t_value, f"call {call}")
     return compiled

@@ -10,7 +10,17 @@ from mgtest import np_dtype_name
 
 @pytest.mark.parametrize(
     "data",
-    [1.5, 3, [1.0, 2.0], [1, 2, 3], [[1, 2], [3, 4]], [[1.0, 2.5], [3.0, 4.0]], [1, 2.5], True and 7, -0.0],
+    [
+        1.5,
+        3,
+        [1.0, 2.0],
+        [1, 2, 3],
+        [[1, 2], [3, 4]],
+        [[1.0, 2.5], [3.0, 4.0]],
+        [1, 2.5],
+        True and 7,
+        -0.0,
+    ],
     ids=["float", "int", "floats", "ints", "int2d", "float2d", "mixed", "int7", "negzero"],
 )
 def test_tensor_from_python_dtype_shape_values(data):
@@ -67,7 +77,11 @@ def test_tensor_requires_grad_and_device_kwargs():
 
 
 @pytest.mark.parametrize("name", ["zeros", "ones"])
-@pytest.mark.parametrize("shape_args", [((2, 3),), (2, 3), (4,), ((),), (0, 3)], ids=["tuple", "varargs", "1d", "0d", "empty"])
+@pytest.mark.parametrize(
+    "shape_args",
+    [((2, 3),), (2, 3), (4,), ((),), (0, 3)],
+    ids=["tuple", "varargs", "1d", "0d", "empty"],
+)
 def test_zeros_ones(name, shape_args):
     m = getattr(mg, name)(*shape_args)
     t = getattr(torch, name)(*shape_args)
@@ -188,7 +202,9 @@ def test_dtype_objects_distinct():
     assert (mg.tensor([1.0]) > 0).dtype == mg.bool
 
 
-@pytest.mark.parametrize("value", [np.float64(1.5), np.float32(1.5), np.int64(3)], ids=["f64", "f32", "i64"])
+@pytest.mark.parametrize(
+    "value", [np.float64(1.5), np.float32(1.5), np.int64(3)], ids=["f64", "f32", "i64"]
+)
 def test_tensor_from_numpy_scalar_keeps_dtype_like_torch(value):
     m = mg.tensor(value)
     t = torch.tensor(value)
@@ -269,7 +285,11 @@ def test_arange_and_linspace_errors_match_torch():
 def test_normal_and_generators():
     g1, g2 = mg.Generator().manual_seed(3), mg.Generator().manual_seed(3)
     a, b = mg.normal(2.0, 0.5, (2000,), generator=g1), mg.normal(2.0, 0.5, (2000,), generator=g2)
-    assert a.tolist() == b.tolist() and abs(a.mean().item() - 2) < 0.05 and abs(a.std().item() - 0.5) < 0.05
+    assert (
+        a.tolist() == b.tolist()
+        and abs(a.mean().item() - 2) < 0.05
+        and abs(a.std().item() - 0.5) < 0.05
+    )
     means, stds = mg.zeros(2, 3), mg.ones(3) * 2
     assert mg.normal(means, stds).shape == (2, 3)
     with pytest.raises(RuntimeError, match="std >= 0"):

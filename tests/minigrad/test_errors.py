@@ -62,7 +62,9 @@ def test_where_mismatch():
     assert_informative(ei, "where", (4,))
 
 
-@pytest.mark.parametrize("sa,sb", [((2, 3), (4, 5)), ((3,), (4,)), ((2, 3, 4), (5, 6)), ((2, 3, 4), (3, 4, 5))], ids=str)
+@pytest.mark.parametrize(
+    "sa,sb", [((2, 3), (4, 5)), ((3,), (4,)), ((2, 3, 4), (5, 6)), ((2, 3, 4), (3, 4, 5))], ids=str
+)
 def test_matmul_mismatch(sa, sb):
     with pytest.raises(RuntimeError) as ei:
         mg.ones(*sa) @ mg.ones(*sb)

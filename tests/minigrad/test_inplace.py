@@ -590,7 +590,7 @@ def slices_and_transposes_are_views(T):
 def parameter_shares_memory_and_counter(T):
     x = T.tensor(A)
     p = T.nn.Parameter(x)
-    loss = (p * p).sum()
+    loss = (p * p).sum()  # noqa: F841  (the graph, which saved p, stays alive)
     x.add_(1)
     return [p, p._version]
 

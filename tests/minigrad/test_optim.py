@@ -23,7 +23,7 @@ def _set_grad_via_backward(p, g):
     (p * mg.tensor(g)).sum().backward()
 
 
-# ------------------------------------------------------------------ single-step formulas (NumPy reference)
+# ----------------------------------------------------------- single-step formulas (NumPy reference)
 def test_sgd_plain_step():
     p0 = randn(3, 2, seed=1)
     g = randn(3, 2, seed=2)
@@ -195,7 +195,9 @@ def test_training_matches_torch(name):
     assert tl[-1] < tl[0], "sanity: torch's loss goes down"
     mp = dict(mmodel.named_parameters())
     for k, p in tmodel.named_parameters():
-        np.testing.assert_allclose(mp[k].detach().numpy(), p.detach().numpy(), atol=1e-4, rtol=1e-4, err_msg=k)
+        np.testing.assert_allclose(
+            mp[k].detach().numpy(), p.detach().numpy(), atol=1e-4, rtol=1e-4, err_msg=k
+        )
 
 
 def test_training_with_model_zero_grad_matches_torch():
@@ -213,7 +215,9 @@ def test_training_with_model_zero_grad_matches_torch():
         mopt.step()
     mp = dict(mmodel.named_parameters())
     for k, p in tmodel.named_parameters():
-        np.testing.assert_allclose(mp[k].detach().numpy(), p.detach().numpy(), atol=1e-5, rtol=1e-4, err_msg=k)
+        np.testing.assert_allclose(
+            mp[k].detach().numpy(), p.detach().numpy(), atol=1e-5, rtol=1e-4, err_msg=k
+        )
 
 
 def test_frozen_parameters_are_accepted_and_skipped_like_torch():
@@ -242,7 +246,7 @@ def test_optimizing_a_non_leaf_tensor_is_refused_like_torch():
         torch.optim.SGD([torch.ones(3, requires_grad=True) * 2], lr=0.1)
 
 
-# ------------------------------------------------------------------ every option against torch.optim, float64
+# -------------------------------------------------------- every option against torch.optim, float64
 # A small tanh network in float64 (weights as plain Parameters, the same code for both
 # libraries), trained 20 steps from the same weights on the same batches. The last
 # parameter is never used, so it never gets a gradient and must never move.

@@ -39,7 +39,9 @@ BINARY = {
     "where": (lambda T, a, b: T.where(a > b, a * 2, b), "normal", "normal"),
 }
 
-pair_shapes = mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, min_side=1, max_side=4)
+pair_shapes = mutually_broadcastable_shapes(
+    num_shapes=2, min_dims=0, max_dims=3, min_side=1, max_side=4
+)
 
 
 @pytest.mark.parametrize("name", list(BINARY))
@@ -51,10 +53,21 @@ def test_binary_broadcast_property(name, shapes, seed):
     compare(fn, a, b, dtypes=("float64",), upstream=("random",), seed=seed % 1000)
 
 
-@given(shapes=mutually_broadcastable_shapes(signature="(m?,n),(n,p?)->(m?,p?)", max_dims=4, max_side=4), seed=seeds)
+@given(
+    shapes=mutually_broadcastable_shapes(
+        signature="(m?,n),(n,p?)->(m?,p?)", max_dims=4, max_side=4
+    ),
+    seed=seeds,
+)
 def test_matmul_property(shapes, seed):
     sa, sb = shapes.input_shapes
-    compare(lambda T, a, b: a @ b, arr(sa, seed), arr(sb, seed + 1), dtypes=("float64",), upstream=("random",))
+    compare(
+        lambda T, a, b: a @ b,
+        arr(sa, seed),
+        arr(sb, seed + 1),
+        dtypes=("float64",),
+        upstream=("random",),
+    )
 
 
 @st.composite
@@ -73,7 +86,12 @@ def shape_and_dims(draw, min_dims=1, max_dims=4):
 def test_reduction_property(name, sd, keepdim, seed):
     shape, dim = sd
     x = arr(shape, seed, "distinct" if name == "amax" else "normal")
-    compare(lambda T, t: getattr(t, name)(dim=dim, keepdim=keepdim), x, dtypes=("float64",), upstream=("random",))
+    compare(
+        lambda T, t: getattr(t, name)(dim=dim, keepdim=keepdim),
+        x,
+        dtypes=("float64",),
+        upstream=("random",),
+    )
 
 
 @given(shape=st.lists(st.integers(1, 3), min_size=1, max_size=4).map(tuple), seed=seeds,
@@ -106,7 +124,12 @@ def shape_and_perm(draw):
 @given(sp=shape_and_perm(), seed=seeds)
 def test_permute_property(sp, seed):
     shape, perm = sp
-    compare(lambda T, t: t.permute(*perm) * 1.5, arr(shape, seed), dtypes=("float64",), upstream=("random",))
+    compare(
+        lambda T, t: t.permute(*perm) * 1.5,
+        arr(shape, seed),
+        dtypes=("float64",),
+        upstream=("random",),
+    )
 
 
 @given(sp=shape_and_perm(), d=st.data(), seed=seeds)
@@ -115,7 +138,12 @@ def test_transpose_property(sp, d, seed):
     nd = len(shape)
     d0 = d.draw(st.integers(-nd, nd - 1))
     d1 = d.draw(st.integers(-nd, nd - 1))
-    compare(lambda T, t: t.transpose(d0, d1), arr(shape, seed), dtypes=("float64",), upstream=("random",))
+    compare(
+        lambda T, t: t.transpose(d0, d1),
+        arr(shape, seed),
+        dtypes=("float64",),
+        upstream=("random",),
+    )
 
 
 @given(sp=shape_and_perm(), seed=seeds)
@@ -156,7 +184,9 @@ def test_basic_indexing_property(si, seed):
        idx=st.lists(st.integers(0, 10**6), min_size=1, max_size=8), seed=seeds)
 def test_advanced_indexing_property(shape, idx, seed):
     ids = [i % shape[0] for i in idx]  # repeats are likely
-    compare(lambda T, t: t[T.tensor(ids)], arr(shape, seed), dtypes=("float64",), upstream=("random",))
+    compare(
+        lambda T, t: t[T.tensor(ids)], arr(shape, seed), dtypes=("float64",), upstream=("random",)
+    )
 
 
 @given(d=st.data(), seed=seeds)
@@ -174,7 +204,9 @@ def test_cat_stack_property(d, seed):
     compare(lambda T, *ts: T.cat(list(ts), dim=dim), *xs, dtypes=("float64",), upstream=("random",))
     sdim = d.draw(st.integers(-nd - 1, nd))
     ys = [arr(tuple(base), seed + 10 + i) for i in range(n)]
-    compare(lambda T, *ts: T.stack(list(ts), dim=sdim), *ys, dtypes=("float64",), upstream=("random",))
+    compare(
+        lambda T, *ts: T.stack(list(ts), dim=sdim), *ys, dtypes=("float64",), upstream=("random",)
+    )
 
 
 @given(shape=st.lists(st.integers(1, 4), min_size=0, max_size=3).map(tuple), seed=seeds,

@@ -15,8 +15,8 @@ import pytest
 import torch
 
 import minigrad as mg
-from minigrad.serialization import load, save
 from mgtest import randn
+from minigrad.serialization import load, save
 
 DTYPES = [d for d in ("float32", "float64", "int32", "int64", "bool") if hasattr(mg, d)]
 SHAPES = [(), (1,), (3,), (2, 3), (0, 3), (2, 3, 4)]

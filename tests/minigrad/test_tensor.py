@@ -6,8 +6,15 @@ import pytest
 import torch
 
 import minigrad as mg
-from mgtest import (assert_same_outcome, compare, gradcheck, np_dtype_name, positive, randn,
-                    tensor_class)
+from mgtest import (
+    assert_same_outcome,
+    compare,
+    gradcheck,
+    np_dtype_name,
+    positive,
+    randn,
+    tensor_class,
+)
 
 
 def test_properties():
@@ -125,7 +132,9 @@ def test_comparison_on_int_tensor_and_use_as_float():
     np.testing.assert_array_equal(m.numpy(), [False, True, True])
     t = torch.tensor([1, 5, 3]) > 2
     f = mg.tensor([1.0, 2.0, 3.0]) * mg.where(m, 1.0, 0.0)
-    np.testing.assert_array_equal(f.numpy(), (torch.tensor([1.0, 2.0, 3.0]) * torch.where(t, 1.0, 0.0)).numpy())
+    np.testing.assert_array_equal(
+        f.numpy(), (torch.tensor([1.0, 2.0, 3.0]) * torch.where(t, 1.0, 0.0)).numpy()
+    )
 
 
 # ------------------------------------------------------------------ scalars on either side

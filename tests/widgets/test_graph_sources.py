@@ -35,7 +35,9 @@ def test_minigrad_graph_has_every_op_and_tensor_with_real_shapes():
 def _torch_mlp():
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
-    loss = torch.nn.functional.cross_entropy(model(torch.randn(5, 3)), torch.tensor([0, 1, 0, 1, 1]))
+    loss = torch.nn.functional.cross_entropy(
+        model(torch.randn(5, 3)), torch.tensor([0, 1, 0, 1, 1])
+    )
     return model, loss
 
 
@@ -104,7 +106,10 @@ def test_collapse_keeps_edges_between_groups_only():
                        {"source": "q", "target": "r"}]}
     out = collapse_groups(graph)
     assert [n["id"] for n in out["nodes"]] == ["a", "group:L", "r"]
-    assert [(e["source"], e["target"]) for e in out["edges"]] == [("a", "group:L"), ("group:L", "r")]
+    assert [(e["source"], e["target"]) for e in out["edges"]] == [
+        ("a", "group:L"),
+        ("group:L", "r"),
+    ]
 
 
 @pytest.mark.parametrize("source,needle", [

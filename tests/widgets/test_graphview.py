@@ -5,10 +5,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from static_copies import pictures_in
 
 import minigrad as mg
 import widgets
+from static_copies import pictures_in
 from widgets import GraphView
 from widgets.graphview import SideBySide
 
@@ -138,7 +138,9 @@ def test_importing_widgets_installs_the_compare_graph_renderer():
     assert view.sections == [section]
     assert [v.title for v in view.graphs.views] == ["minigrad", "PyTorch"]
     assert view.graphs.views[0].counts == (2, 3)
-    assert view.graphs.views[1].message == "PyTorch: nothing to draw (end the section with a tensor)"
+    assert (
+        view.graphs.views[1].message == "PyTorch: nothing to draw (end the section with a tensor)"
+    )
     bundle = view._repr_mimebundle_()
     data = bundle[0] if isinstance(bundle, tuple) else bundle
     assert "application/vnd.jupyter.widget-view+json" in data

@@ -49,7 +49,9 @@ def test_svg_is_valid_xml_with_one_group_per_node_and_the_highlight():
     current = [el.get("data-id") for el in groups if "fl-current" in el.get("class")]
     assert current == [op_ids[0]]
     assert "a <title> & more" in "".join(root.itertext())
-    assert len([el for el in root.iter(SVG + "path") if "fl-edge" in el.get("class", "").split()]) == len(g["edges"])
+    assert len(
+        [el for el in root.iter(SVG + "path") if "fl-edge" in el.get("class", "").split()]
+    ) == len(g["edges"])
 
 
 def test_gradients_show_on_the_tensors_that_have_them():
@@ -57,7 +59,9 @@ def test_gradients_show_on_the_tensors_that_have_them():
     loss.backward()
     g = mg.graph(loss, names=dict(model.named_parameters()))
     root = ET.fromstring(render_svg(g))
-    with_grad = {el.get("data-id") for el in root.iter(SVG + "g") if "fl-has-grad" in el.get("class", "")}
+    with_grad = {
+        el.get("data-id") for el in root.iter(SVG + "g") if "fl-has-grad" in el.get("class", "")
+    }
     expected = {n["id"] for n in g["nodes"] if n["kind"] == "tensor" and n.get("grad")}
     assert with_grad == expected and len(expected) == 4      # the four parameters
 
@@ -80,7 +84,7 @@ def test_rows_layout_puts_each_layer_below_the_last_without_overlaps():
     boxes = sorted((y, x - widths[n] / 2, x + widths[n] / 2) for n, (x, y) in pos.items())
     for (y1, _, right), (y2, left, _) in zip(boxes, boxes[1:]):
         assert y1 != y2 or left - right >= 24                 # same row: 24 px apart
-    assert min(l for _, l, _ in boxes) >= 0 and max(r for _, _, r in boxes) <= width
+    assert min(x for _, x, _ in boxes) >= 0 and max(r for _, _, r in boxes) <= width
     assert height == 80 * (len({y for y, _, _ in boxes}) - 1)
 
 

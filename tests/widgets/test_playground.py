@@ -6,7 +6,6 @@ import html
 import io
 import re
 import sys
-import threading
 import time
 import tracemalloc
 import urllib.parse
@@ -18,10 +17,24 @@ import pytest
 import widgets.playground as playground
 from lessons.models import mlp, set_weights
 from lessons.training import batch_order, train
-from widgets.playground import (FRAMEWORKS, GRID, Batches, Config, FrameworkRun, PageLink,
-                                Playground, boundary_colors, confusion_chart, confusion_matrix,
-                                duration_text, estimate_seconds, load_data, loss_chart, png,
-                                query_string)
+from widgets.playground import (
+    FRAMEWORKS,
+    GRID,
+    Batches,
+    Config,
+    FrameworkRun,
+    PageLink,
+    Playground,
+    boundary_colors,
+    confusion_chart,
+    confusion_matrix,
+    duration_text,
+    estimate_seconds,
+    load_data,
+    loss_chart,
+    png,
+    query_string,
+)
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -214,8 +214,12 @@ def test_the_code_tab_shows_and_offers_each_frameworks_program():
     assert app.tabs.children[3] is app.code
     offered = downloads(app)
     assert offered == {FILENAMES[f]: program(f, app.config) for f in FILENAMES}
-    shown = [html.unescape(re.sub(r"<[^>]+>", "", pre)) for pre in
-             re.findall(r'<pre class="fl-pg-source" tabindex="0">(.*?)</pre>', app.code.value, re.S)]
+    shown = [
+        html.unescape(re.sub(r"<[^>]+>", "", pre))
+        for pre in re.findall(
+            r'<pre class="fl-pg-source" tabindex="0">(.*?)</pre>', app.code.value, re.S
+        )
+    ]
     assert shown == [program(f, app.config) for f in ("minigrad", "torch", "tensorflow")]
 
 

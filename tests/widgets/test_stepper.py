@@ -4,9 +4,9 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from static_copies import pictures_in
 
 import minigrad as mg
+from static_copies import pictures_in
 from widgets import Stepper
 
 
@@ -151,7 +151,9 @@ def test_gradients_appear_only_as_the_backward_pass_reaches_them(tiny):
     for i in range(len(stepper.steps)):
         stepper.run_to(i)
         with_grad = {n["id"] for n in stepper.view.graph["nodes"] if n.get("grad")}
-        drawn.append((stepper.current.phase, stepper.current.op, with_grad, "∇" in stepper.view.svg))
+        drawn.append(
+            (stepper.current.phase, stepper.current.op, with_grad, "∇" in stepper.view.svg)
+        )
     assert drawn == [("forward", "matmul", set(), False), ("forward", "tanh", set(), False),
                      ("forward", "sum", set(), False), ("backward", "sum", set(), False),
                      ("backward", "tanh", set(), False),

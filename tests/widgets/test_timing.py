@@ -9,11 +9,11 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from static_copies import pictures_in
 from lessons import bench
 from lessons.bench import mlp
-from widgets.timing import TimingBoard
+from static_copies import pictures_in
 from widgets.drawing import on_card
+from widgets.timing import TimingBoard
 
 SVG = "{http://www.w3.org/2000/svg}"
 FRAMEWORKS = ["minigrad", "numpy", "torch"]

@@ -50,13 +50,35 @@ The package, one module per job:
 """
 
 from .app import PageLink, Playground
-from .config import (DATASETS, FRAMEWORK_CHOICES, FRAMEWORK_COLORS, FRAMEWORKS, LABELS, PRESETS,
-                     Config, Preset, query_string)
+from .config import (
+    DATASETS,
+    FRAMEWORK_CHOICES,
+    FRAMEWORK_COLORS,
+    FRAMEWORKS,
+    LABELS,
+    PRESETS,
+    Config,
+    Preset,
+    query_string,
+)
 from .data import GRID, NOISE, POINTS, Batches, Data, held_out, load_data
-from .estimate import (LOAD_SECONDS, STEP_COST, duration_text, estimate_seconds,
-                       measure_step_costs, multiply_adds, step_ms)
-from .pictures import (boundary_chart, boundary_colors, confusion_chart, confusion_matrix,
-                       loss_chart, png)
+from .estimate import (
+    LOAD_SECONDS,
+    STEP_COST,
+    duration_text,
+    estimate_seconds,
+    measure_step_costs,
+    multiply_adds,
+    step_ms,
+)
+from .pictures import (
+    boundary_chart,
+    boundary_colors,
+    confusion_chart,
+    confusion_matrix,
+    loss_chart,
+    png,
+)
 from .run import FrameworkRun
 
 __all__ = ["Playground", "PageLink", "Config", "Preset", "PRESETS", "query_string",

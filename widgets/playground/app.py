@@ -17,15 +17,20 @@ from lessons.models import ACTIVATIONS, get_weights, mlp, predict
 
 from ..charts import escape
 from ..graphview import GraphView
-from .config import (DATASETS, FRAMEWORK_CHOICES, FRAMEWORK_COLORS, FRAMEWORKS, LABELS, PRESETS,
-                     Config, under_voila)
+from .config import (
+    DATASETS,
+    FRAMEWORK_CHOICES,
+    FRAMEWORK_COLORS,
+    FRAMEWORKS,
+    LABELS,
+    PRESETS,
+    Config,
+    under_voila,
+)
 from .data import NOISE, Batches, Data, load_data
 from .estimate import LOAD_SECONDS, duration_text, estimate_seconds, loaded, step_ms
-from .pictures import (boundary_chart, confusion_chart, confusion_matrix, loss_chart,
-                       neuron_tiles)
-from .programs import FILENAMES as PROGRAM_FILES
-from .programs import LABELS as PROGRAM_LABELS
-from .programs import download_uri, program
+from .pictures import boundary_chart, confusion_chart, confusion_matrix, loss_chart, neuron_tiles
+from .programs import FILENAMES as PROGRAM_FILES, LABELS as PROGRAM_LABELS, download_uri, program
 from .run import TIMED_AFTER, FrameworkRun, import_in_background, importing, wait_for_import
 
 _HERE = pathlib.Path(__file__).parent

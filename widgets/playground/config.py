@@ -10,8 +10,7 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from lessons.frameworks import COLORS
-from lessons.frameworks import LABELS as FRAMEWORK_LABELS
+from lessons.frameworks import COLORS, LABELS as FRAMEWORK_LABELS
 from lessons.models import ACTIVATIONS
 from lessons.training import OPTIMIZERS
 

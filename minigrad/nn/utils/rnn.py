@@ -24,7 +24,7 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     """Stack tensors of shape (L_i, *) into (longest, batch, *), or (batch, longest, *)
     with `batch_first=True`, filling the missing steps with `padding_value` on the
     `padding_side` ("right" or "left"). Gradients flow back into each sequence."""
-    from ... import cat, stack     # defined by the package, after it imports nn
+    from ... import cat, stack  # defined by the package, after it imports nn
 
     if padding_side not in ("right", "left"):
         raise RuntimeError(f"Expected padding_side to be one of left or right, but got "

@@ -9,7 +9,17 @@ import minigrad as mg
 import minigrad.nn.functional as MF
 from mgtest import compare, distinct, gradcheck, message_has_shape, randn
 
-NAMES = ["linear", "relu", "softmax", "log_softmax", "cross_entropy", "mse_loss", "conv2d", "max_pool2d", "dropout"]
+NAMES = [
+    "linear",
+    "relu",
+    "softmax",
+    "log_softmax",
+    "cross_entropy",
+    "mse_loss",
+    "conv2d",
+    "max_pool2d",
+    "dropout",
+]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -115,7 +125,14 @@ def test_mlp_with_softmax_and_mse_matches_torch():
         return F(T).mse_loss(p, target)
 
     target = np.eye(3)[[0, 1, 2, 0]]
-    compare(net, randn(4, 5, seed=30), randn(6, 5, seed=31), randn(6, seed=32), randn(3, 6, seed=33), target)
+    compare(
+        net,
+        randn(4, 5, seed=30),
+        randn(6, 5, seed=31),
+        randn(6, seed=32),
+        randn(3, 6, seed=33),
+        target,
+    )
 
 
 # ------------------------------------------------------------ loss input errors

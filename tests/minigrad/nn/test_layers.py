@@ -28,10 +28,14 @@ def run_layer_pair(tlayer, mlayer, x, atol=1e-5, rtol=1e-5):
     R = randn(*tuple(ot.shape), seed=99).astype(x.dtype)
     ot.backward(torch.tensor(R))
     om.backward(mg.tensor(R))
-    np.testing.assert_allclose(xm.grad.numpy(), xt.grad.numpy(), atol=atol, rtol=rtol, err_msg="input grad")
+    np.testing.assert_allclose(
+        xm.grad.numpy(), xt.grad.numpy(), atol=atol, rtol=rtol, err_msg="input grad"
+    )
     mp = dict(mlayer.named_parameters())
     for name, p in tlayer.named_parameters():
-        np.testing.assert_allclose(mp[name].grad.numpy(), p.grad.numpy(), atol=atol, rtol=rtol, err_msg=name)
+        np.testing.assert_allclose(
+            mp[name].grad.numpy(), p.grad.numpy(), atol=atol, rtol=rtol, err_msg=name
+        )
 
 
 # ------------------------------------------------------------------ Linear
@@ -78,11 +82,15 @@ CONV_CFGS = [
 ]
 
 
-@pytest.mark.parametrize("cfg", CONV_CFGS, ids=lambda c: "-".join(f"{k[:3]}{v}" for k, v in c.items()))
+@pytest.mark.parametrize(
+    "cfg", CONV_CFGS, ids=lambda c: "-".join(f"{k[:3]}{v}" for k, v in c.items())
+)
 def test_conv2d_layer(cfg):
     m = mg.nn.Conv2d(**cfg)
     t = torch.nn.Conv2d(**cfg)
-    assert {n: tuple(p.shape) for n, p in m.named_parameters()} == {n: tuple(p.shape) for n, p in t.named_parameters()}
+    assert {n: tuple(p.shape) for n, p in m.named_parameters()} == {
+        n: tuple(p.shape) for n, p in t.named_parameters()
+    }
     x = randn(2, cfg["in_channels"], 6, 5, seed=2).astype(np.float32)
     run_layer_pair(t, m, x)
 
@@ -104,7 +112,11 @@ def test_conv2d_init_range_like_torch():
 
 
 # ------------------------------------------------------------------ pooling / activations / flatten
-@pytest.mark.parametrize("args,kwargs", [((2,), {}), ((2, 2), {}), ((3,), dict(stride=1, padding=1)), ((3, 2, 1), {})], ids=str)
+@pytest.mark.parametrize(
+    "args,kwargs",
+    [((2,), {}), ((2, 2), {}), ((3,), dict(stride=1, padding=1)), ((3, 2, 1), {})],
+    ids=str,
+)
 def test_maxpool2d_layer(args, kwargs):
     x = distinct(2, 2, 6, 6, seed=4).astype(np.float32)
     run_layer_pair(torch.nn.MaxPool2d(*args, **kwargs), mg.nn.MaxPool2d(*args, **kwargs), x)
@@ -165,7 +177,9 @@ def test_dropout_masks_differ_between_calls():
 # ------------------------------------------------------------------ Sequential
 def test_sequential_mlp_matches_torch():
     def build(nn):
-        return nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2), nn.Sigmoid())
+        return nn.Sequential(
+            nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2), nn.Sigmoid()
+        )
 
     torch.manual_seed(0)
     run_layer_pair(build(torch.nn), build(mg.nn), randn(5, 6, seed=8).astype(np.float32))
@@ -180,7 +194,13 @@ def test_sequential_cnn_matches_torch():
         )
 
     torch.manual_seed(1)
-    run_layer_pair(build(torch.nn), build(mg.nn), randn(2, 2, 8, 8, seed=9).astype(np.float32), atol=2e-5, rtol=1e-4)
+    run_layer_pair(
+        build(torch.nn),
+        build(mg.nn),
+        randn(2, 2, 8, 8, seed=9).astype(np.float32),
+        atol=2e-5,
+        rtol=1e-4,
+    )
 
 
 def test_sequential_with_dropout_in_eval_matches_torch():

@@ -73,7 +73,9 @@ def test_parameter_count_names_and_shapes_match_torch(arch):
     mn = {k: tuple(v.shape) for k, v in m.named_parameters()}
     assert mn == tn
     assert len(list(m.parameters())) == len(list(t.parameters()))
-    assert sum(int(np.prod(p.shape)) for p in m.parameters()) == sum(p.numel() for p in t.parameters())
+    assert sum(int(np.prod(p.shape)) for p in m.parameters()) == sum(
+        p.numel() for p in t.parameters()
+    )
 
 
 @pytest.mark.parametrize("arch", list(ARCHS))
@@ -118,7 +120,9 @@ def test_loaded_model_gradients_match_torch(arch):
     mp = dict(m.named_parameters())
     for name, p in t.named_parameters():
         assert mp[name].grad is not None, name
-        np.testing.assert_allclose(mp[name].grad.numpy(), p.grad.numpy(), atol=1e-5, rtol=1e-4, err_msg=name)
+        np.testing.assert_allclose(
+            mp[name].grad.numpy(), p.grad.numpy(), atol=1e-5, rtol=1e-4, err_msg=name
+        )
 
 
 @pytest.mark.parametrize("arch", list(ARCHS))
@@ -128,7 +132,9 @@ def test_round_trip_minigrad_to_torch(arch):
     t = ARCHS[arch](torch).eval()
     t.load_state_dict(mg_state_to_torch(m))
     for name, p in t.named_parameters():
-        np.testing.assert_array_equal(p.detach().numpy(), dict(m.named_parameters())[name].detach().numpy())
+        np.testing.assert_array_equal(
+            p.detach().numpy(), dict(m.named_parameters())[name].detach().numpy()
+        )
     x = randn(*INPUTS[arch], seed=4).astype(np.float32)
     with torch.no_grad():
         expected = t(torch.tensor(x)).numpy()
@@ -147,7 +153,9 @@ def test_load_state_dict_accepts_several_value_types(source):
     m = mlp(mg)
     m.load_state_dict(sd)
     for name, p in t.named_parameters():
-        np.testing.assert_array_equal(dict(m.named_parameters())[name].detach().numpy(), p.detach().numpy())
+        np.testing.assert_array_equal(
+            dict(m.named_parameters())[name].detach().numpy(), p.detach().numpy()
+        )
 
 
 def test_state_dict_values_are_detached_tensors():
@@ -171,7 +179,9 @@ def test_load_state_dict_keeps_parameter_objects_and_stays_trainable():
     m(x).sum().backward()
     w0 = m.state_dict()["0.weight"].numpy().copy()
     opt.step()
-    assert not np.array_equal(m.state_dict()["0.weight"].numpy(), w0), "optimizer must still update the model"
+    assert not np.array_equal(m.state_dict()["0.weight"].numpy(), w0), (
+        "optimizer must still update the model"
+    )
 
 
 def test_load_state_dict_copies_values():
@@ -219,7 +229,9 @@ def test_plain_tensor_attribute_is_not_a_parameter():
             self.w = torch.nn.Parameter(torch.ones(3))
             self.const = torch.ones(3)
 
-    assert [n for n, _ in M().named_parameters()] == [n for n, _ in TM().named_parameters()] == ["w"]
+    assert (
+        [n for n, _ in M().named_parameters()] == [n for n, _ in TM().named_parameters()] == ["w"]
+    )
 
 
 def test_parameter_is_tensor_requiring_grad():
@@ -294,7 +306,16 @@ def test_call_invokes_forward():
 
 def test_repr_mentions_layers():
     r = repr(cnn(mg))
-    for name in ("Sequential", "Conv2d", "ReLU", "MaxPool2d", "Tanh", "Flatten", "Linear", "Sigmoid"):
+    for name in (
+        "Sequential",
+        "Conv2d",
+        "ReLU",
+        "MaxPool2d",
+        "Tanh",
+        "Flatten",
+        "Linear",
+        "Sigmoid",
+    ):
         assert name in r, f"{name} missing from repr: {r}"
     r2 = repr(make_net(mg))
     for name in ("fc1", "head", "Linear", "Dropout"):

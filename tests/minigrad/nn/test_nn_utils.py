@@ -7,12 +7,11 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from torch.nn.utils import clip_grad_norm_ as torch_clip_norm
-from torch.nn.utils import clip_grad_value_ as torch_clip_value
+from torch.nn.utils import clip_grad_norm_ as torch_clip_norm, clip_grad_value_ as torch_clip_value
 
 import minigrad as mg
-from minigrad.nn.utils import clip_grad_norm_, clip_grad_value_, get_total_norm
 from mgtest import randn
+from minigrad.nn.utils import clip_grad_norm_, clip_grad_value_, get_total_norm
 
 SHAPES = [(3, 4), (5,), (), (2, 3, 2)]
 ULPS = {"float32": 2e-6, "float64": 1e-14}    # summation order differs: a few ulps

@@ -61,7 +61,9 @@ def test_conv2d_against_numpy_loop():
         for o in range(3):
             for i in range(ho):
                 for j in range(ho):
-                    expected[n, o, i, j] = np.sum(xp[n, :, i * s:i * s + 3, j * s:j * s + 3] * w[o]) + b[o]
+                    expected[n, o, i, j] = (
+                        np.sum(xp[n, :, i * s : i * s + 3, j * s : j * s + 3] * w[o]) + b[o]
+                    )
     out = MF.conv2d(mg.tensor(x), mg.tensor(w), mg.tensor(b), stride=s, padding=p).numpy()
     np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12)
 
@@ -118,7 +120,9 @@ def test_max_pool2d_stride_defaults_to_kernel():
 
 @pytest.mark.parametrize("k,s,p", [(2, 2, 0), (3, 1, 1)])
 def test_max_pool2d_gradcheck(k, s, p):
-    gradcheck(lambda T, a: F(T).max_pool2d(a, k, stride=s, padding=p), distinct(1, 2, 5, 5, seed=23))
+    gradcheck(
+        lambda T, a: F(T).max_pool2d(a, k, stride=s, padding=p), distinct(1, 2, 5, 5, seed=23)
+    )
 
 
 def test_max_pool2d_overlapping_gradient_accumulates():

@@ -315,7 +315,11 @@ def test_int_tensor_promotion_like_torch(expr):
 
     t = run(torch)
     m = run(mg)
-    assert np_dtype_name(m) == np_dtype_name(t) == "float32", (expr, np_dtype_name(m), np_dtype_name(t))
+    assert np_dtype_name(m) == np_dtype_name(t) == "float32", (
+        expr,
+        np_dtype_name(m),
+        np_dtype_name(t),
+    )
     np.testing.assert_allclose(m.numpy(), t.numpy(), rtol=1e-6)
 
 
@@ -350,7 +354,7 @@ def test_mixed_float32_float64_promotes_like_torch():
     np.testing.assert_allclose(mb.grad.numpy(), tb.grad.numpy(), rtol=1e-6)
 
 
-# ------------------------------------------------------------------ special points (torch's conventions)
+# ------------------------------------------------------------- special points (torch's conventions)
 def test_pow_zero_and_one_exponent_at_zero_like_torch():
     x = np.array([0.0, 1.0, -2.0, 3.0])
     compare(lambda T, t: t**0, x)
@@ -398,8 +402,22 @@ def test_where_result_dtype_like_torch(name, fn, dt):
 
 @pytest.mark.parametrize(
     "expr",
-    ["x.exp()", "x.log()", "x.sqrt()", "x.tanh()", "x.sigmoid()", "x.abs()", "x.relu()", "-x",
-     "x.clamp(min=0.5)", "x.clamp(min=1, max=2)", "x.clamp(max=2.5)", "x ** 0.5", "2.5 ** x", "x ** 2"],
+    [
+        "x.exp()",
+        "x.log()",
+        "x.sqrt()",
+        "x.tanh()",
+        "x.sigmoid()",
+        "x.abs()",
+        "x.relu()",
+        "-x",
+        "x.clamp(min=0.5)",
+        "x.clamp(min=1, max=2)",
+        "x.clamp(max=2.5)",
+        "x ** 0.5",
+        "2.5 ** x",
+        "x ** 2",
+    ],
 )
 def test_int_tensor_unary_and_clamp_dtype_like_torch(expr):
     res = {}

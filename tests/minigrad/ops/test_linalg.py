@@ -32,7 +32,11 @@ def test_matmul_method(sa, sb):
     compare(lambda T, a, b: a.matmul(b), randn(*sa, seed=3), randn(*sb, seed=4))
 
 
-@pytest.mark.parametrize("sa,sb", [((3, 4), (4, 2)), ((4,), (4, 2)), ((2, 3, 4), (4,)), ((2, 1, 2, 3), (2, 3, 2))], ids=str)
+@pytest.mark.parametrize(
+    "sa,sb",
+    [((3, 4), (4, 2)), ((4,), (4, 2)), ((2, 3, 4), (4,)), ((2, 1, 2, 3), (2, 3, 2))],
+    ids=str,
+)
 def test_matmul_gradcheck(sa, sb):
     gradcheck(lambda T, a, b: a @ b, randn(*sa, seed=5), randn(*sb, seed=6))
 

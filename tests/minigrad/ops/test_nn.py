@@ -16,7 +16,11 @@ def F(T):
 
 # ------------------------------------------------------------------ softmax / log_softmax
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
-@pytest.mark.parametrize("shape,dim", [((3, 5), 1), ((3, 5), 0), ((3, 5), -1), ((2, 3, 4), 1), ((2, 3, 4), -1), ((5,), 0)], ids=str)
+@pytest.mark.parametrize(
+    "shape,dim",
+    [((3, 5), 1), ((3, 5), 0), ((3, 5), -1), ((2, 3, 4), 1), ((2, 3, 4), -1), ((5,), 0)],
+    ids=str,
+)
 def test_softmax_method(name, shape, dim):
     compare(lambda T, x: getattr(x, name)(dim), randn(*shape, seed=1))
     compare(lambda T, x: getattr(x, name)(dim=dim), randn(*shape, seed=1))
@@ -84,15 +88,24 @@ def test_cross_entropy_against_numpy():
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_cross_entropy_gradcheck(reduction):
-    gradcheck(lambda T, x: F(T).cross_entropy(x, T.tensor(TARGET), reduction=reduction), randn(5, 5, seed=8))
+    gradcheck(
+        lambda T, x: F(T).cross_entropy(x, T.tensor(TARGET), reduction=reduction),
+        randn(5, 5, seed=8),
+    )
 
 
 @pytest.mark.parametrize("dt", ["float32", "float64"])
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_cross_entropy_large_logits_finite(dt, reduction):
-    logits = np.array([[1000.0, 0.0, -1000.0], [0.0, 1000.0, 0.0], [-1000.0, -1000.0, 1000.0]], dtype=dt)
+    logits = np.array(
+        [[1000.0, 0.0, -1000.0], [0.0, 1000.0, 0.0], [-1000.0, -1000.0, 1000.0]], dtype=dt
+    )
     target = np.array([1, 1, 0], dtype=np.int64)
-    compare(lambda T, x: F(T).cross_entropy(x, T.tensor(target), reduction=reduction), logits, dtypes=(dt,))
+    compare(
+        lambda T, x: F(T).cross_entropy(x, T.tensor(target), reduction=reduction),
+        logits,
+        dtypes=(dt,),
+    )
     x = mg.tensor(logits, requires_grad=True)
     loss = MF.cross_entropy(x, mg.tensor(target), reduction=reduction)
     loss.sum().backward()
@@ -113,7 +126,9 @@ def test_mse_loss(shape):
 
 def test_mse_loss_against_numpy_and_constant_target():
     a, b = randn(3, 4, seed=12), randn(3, 4, seed=13)
-    assert MF.mse_loss(mg.tensor(a), mg.tensor(b)).item() == pytest.approx(np.mean((a - b) ** 2), rel=1e-12)
+    assert MF.mse_loss(mg.tensor(a), mg.tensor(b)).item() == pytest.approx(
+        np.mean((a - b) ** 2), rel=1e-12
+    )
     compare(lambda T, x: F(T).mse_loss(x, T.tensor(b)), a)
 
 
@@ -173,7 +188,9 @@ def test_dropout_p0_identity_and_p1_zeros():
     np.testing.assert_allclose(MF.dropout(mg.tensor(xv), p=0.0, training=True).numpy(), xv)
     x = mg.tensor(xv, requires_grad=True)
     out = MF.dropout(x, p=1.0, training=True)
-    np.testing.assert_array_equal(out.detach().numpy(), torch.nn.functional.dropout(torch.tensor(xv), p=1.0).numpy())
+    np.testing.assert_array_equal(
+        out.detach().numpy(), torch.nn.functional.dropout(torch.tensor(xv), p=1.0).numpy()
+    )
     out.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), np.zeros_like(xv))
 
@@ -272,7 +289,9 @@ def test_scaled_dot_product_attention_matches_torch(causal, mask):
         m = np.random.default_rng(4).standard_normal((4, 5))
 
     def fn(T, q, k, v):
-        attn_mask = None if m is None else T.tensor(m) if mask == "bool" else T.tensor(m, dtype=q.dtype)
+        attn_mask = (
+            None if m is None else T.tensor(m) if mask == "bool" else T.tensor(m, dtype=q.dtype)
+        )
         return T.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask,
                                                            is_causal=causal)
 

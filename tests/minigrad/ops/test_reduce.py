@@ -34,7 +34,9 @@ def test_sum_mean_dims(name, dim, keepdim):
 
 
 @pytest.mark.parametrize("keepdim", [False, True])
-@pytest.mark.parametrize("dim", [d for d in DIMS if d is not None], ids=[d for d in DIM_IDS if d != "None"])
+@pytest.mark.parametrize(
+    "dim", [d for d in DIMS if d is not None], ids=[d for d in DIM_IDS if d != "None"]
+)
 def test_amax_dims(dim, keepdim):
     x = distinct(2, 3, 4, seed=2)
     compare(_reduce("amax", dim, keepdim), x)
@@ -164,7 +166,9 @@ def test_argmax_function():
 
 def test_argmax_ties_first_occurrence():
     x = np.array([[1.0, 5.0, 5.0], [7.0, 7.0, 0.0]])
-    np.testing.assert_array_equal(mg.tensor(x).argmax(dim=1).numpy(), torch.tensor(x).argmax(dim=1).numpy())
+    np.testing.assert_array_equal(
+        mg.tensor(x).argmax(dim=1).numpy(), torch.tensor(x).argmax(dim=1).numpy()
+    )
 
 
 def test_argmax_on_requires_grad_tensor_has_no_grad():
@@ -179,7 +183,9 @@ def test_bool_sum_counts_like_torch():
     t = (torch.tensor(x) > 0).sum()
     assert np_dtype_name(m) == np_dtype_name(t) == "int64"
     assert m.item() == t.item() == int((x > 0).sum())
-    np.testing.assert_array_equal((mg.tensor(x) > 0).sum(dim=1).numpy(), (torch.tensor(x) > 0).sum(dim=1).numpy())
+    np.testing.assert_array_equal(
+        (mg.tensor(x) > 0).sum(dim=1).numpy(), (torch.tensor(x) > 0).sum(dim=1).numpy()
+    )
 
 
 def test_accuracy_idiom():

@@ -41,7 +41,9 @@ def test_shape_ops_match_torch(name):
     compare(SHAPE_FNS[name], X234)
 
 
-@pytest.mark.parametrize("name", ["reshape_2_-1", "transpose_0_2", "permute_2_0_1", "unsqueeze_-1", "flatten"])
+@pytest.mark.parametrize(
+    "name", ["reshape_2_-1", "transpose_0_2", "permute_2_0_1", "unsqueeze_-1", "flatten"]
+)
 def test_shape_ops_gradcheck(name):
     gradcheck(SHAPE_FNS[name], X234)
 
@@ -319,17 +321,29 @@ def test_split_chunk_and_unbind_return_views_as_torch():
     assert_same_outcome(program)
 
 
-@pytest.mark.parametrize("program", [
-    lambda T: T.ones(2, 3).split([1, 1], 1),
-    lambda T: T.ones(2, 3).scatter_add(0, T.tensor([[0, 1, 0]]), T.ones(1, 3, dtype=T.float64)),
-    lambda T: T.ones(2, 3).chunk(0),
-    lambda T: T.ones(2, 3).expand(3),
-    lambda T: T.ones(2, 3).repeat(2),
-    lambda T: T.ones(2, 3, 4).t(),
-    lambda T: T.ones(3).masked_fill(T.tensor([1, 0, 1]), 0.0),
-    lambda T: T.ones(3).index_select(0, T.tensor([[0]])),
-], ids=["split_sizes", "scatter_dtypes", "chunk0", "expand_fewer", "repeat_fewer", "t_3d", "fill_int_mask",
-        "index_2d"])
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda T: T.ones(2, 3).split([1, 1], 1),
+        lambda T: T.ones(2, 3).scatter_add(0, T.tensor([[0, 1, 0]]), T.ones(1, 3, dtype=T.float64)),
+        lambda T: T.ones(2, 3).chunk(0),
+        lambda T: T.ones(2, 3).expand(3),
+        lambda T: T.ones(2, 3).repeat(2),
+        lambda T: T.ones(2, 3, 4).t(),
+        lambda T: T.ones(3).masked_fill(T.tensor([1, 0, 1]), 0.0),
+        lambda T: T.ones(3).index_select(0, T.tensor([[0]])),
+    ],
+    ids=[
+        "split_sizes",
+        "scatter_dtypes",
+        "chunk0",
+        "expand_fewer",
+        "repeat_fewer",
+        "t_3d",
+        "fill_int_mask",
+        "index_2d",
+    ],
+)
 def test_shape_op_errors_match_torch(program):
     assert_same_outcome(program)
 

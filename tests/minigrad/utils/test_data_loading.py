@@ -16,7 +16,6 @@ import pytest
 import torch
 
 import minigrad
-import minigrad.utils.data  # noqa: F401  (until minigrad/__init__ imports utils)
 from mgtest import assert_same_outcome
 
 ROOT = pathlib.Path(__file__).parents[3]
