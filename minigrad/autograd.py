@@ -529,7 +529,19 @@ def moved_output(node, array, tensor):
 
 
 def tracing():
+    """Whether minigrad.compile is recording a trace in this thread."""
     return _state.tracer is not None
+
+
+@contextlib.contextmanager
+def recording_into(tracer):
+    """Within the block, every op this thread runs is also handed to ``tracer.record``
+    (minigrad.compile's trace); the tracer in place before comes back after it."""
+    previous, _state.tracer = _state.tracer, tracer
+    try:
+        yield tracer
+    finally:
+        _state.tracer = previous
 
 
 def refuse_while_tracing(what, instead):

@@ -104,8 +104,7 @@ class CompiledFunction:
         reason = reason or _why_new(signature, [t.signature for t in self.traces])
         tracer = _Tracer(tensors)
         started = time.perf_counter()
-        previous, autograd._state.tracer = autograd._state.tracer, tracer
-        try:
+        with autograd.recording_into(tracer):
             args, kwargs = _rebuild((args, kwargs), iter(tensors))
             result = self.fn(*args, **kwargs)
             outputs, rebuild_result = _outputs(result)
@@ -114,8 +113,6 @@ class CompiledFunction:
                 # gets its grad_fn made again now, while the tracer records it
                 if t._view is not None:
                     autograd.refresh_view(t)
-        finally:
-            autograd._state.tracer = previous
         trace = Trace(self, signature, reason, tracer, outputs, rebuild_result,
                       time.perf_counter() - started)
         self._cache.setdefault(signature, []).insert(0, trace)

@@ -143,7 +143,7 @@ class Module:
                                   '"forward" function')
 
     def __call__(self, *args, **kwargs):
-        if autograd._state.tracer is not None:    # minigrad.compile is tracing
+        if autograd.tracing():    # minigrad.compile is tracing
             autograd.module_called(self)
         if not (self._forward_pre_hooks or self._forward_hooks):
             return self.forward(*args, **kwargs)

@@ -689,3 +689,21 @@ def test_an_error_in_a_replay_names_the_operation():
     f(mg.ones(3), mg.tensor([0, 1]))
     with pytest.raises(IndexError, match=r"index \(step 1 of trace 1"):
         f(mg.ones(3), mg.tensor([0, 5]))
+
+
+def test_a_trace_that_raises_leaves_no_tracer_behind():
+    """A function that fails while it is traced raises as it does eagerly, in PyTorch
+    too, and the ops that run afterwards are no longer recorded into its trace."""
+    from minigrad import autograd
+
+    def broken(x):
+        y = x * 2
+        return y.reshape(3, 5)  # 2x3 has 6 elements: no such shape
+
+    with pytest.raises(RuntimeError):
+        torch.compile(broken, backend="eager")(torch.ones(2, 3))
+    with pytest.raises(RuntimeError):
+        mg.compile(broken)(mg.ones(2, 3))
+    assert not autograd.tracing()
+    out = mg.ones(2, 3) * 2  # eager again: nothing records it
+    assert out.tolist() == [[2.0] * 3] * 2
