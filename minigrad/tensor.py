@@ -4,6 +4,7 @@ A tensor holds its values in `.data` (a NumPy array, or a CuPy array on "cuda").
 was computed from tensors that require gradients, `.grad_fn` is the record of the
 operation that made it; `backward()` follows those records to fill `.grad` of leaves.
 """
+import functools
 import math
 import numbers
 import operator
@@ -12,7 +13,7 @@ import numpy as np
 
 from . import autograd, backend, dtypes as _dt
 from .errors import broadcast_mismatch, shape_error
-from .ops import elementwise as E, linalg, nn as N, reduce as R, shape as S
+from .ops import elementwise, linalg, nn as nn_ops, reduce as reductions, shape as shaping
 from .ops.util import normalize_dims
 
 
@@ -223,7 +224,7 @@ class Tensor:
             target, dtype = None, target
         out = self
         if dtype is not None and _dt.to_numpy_dtype(dtype) != self.data.dtype:
-            out = E.Cast.apply(out, dtype=_dt.to_numpy_dtype(dtype))
+            out = elementwise.Cast.apply(out, dtype=_dt.to_numpy_dtype(dtype))
         if target is not None and backend.device(target) != self.device:
             out = _ToDevice.apply(out, target=backend.device(target))
         return out.clone() if copy and out is self else out
@@ -256,7 +257,7 @@ class Tensor:
         raise TypeError("minigrad has no float16: its arrays are NumPy's float32 or float64")
 
     def clone(self):
-        return E.Cast.apply(self, dtype=self.data.dtype)
+        return elementwise.Cast.apply(self, dtype=self.data.dtype)
 
     # ---------------------------------------------------------------- autograd
 
@@ -334,34 +335,34 @@ class Tensor:
     # ------------------------------------------------------------- arithmetic
 
     def __add__(self, other):
-        return E.Add.apply(*_promote(self, other))
+        return elementwise.Add.apply(*_promote(self, other))
 
     def __radd__(self, other):
-        return E.Add.apply(*_promote(other, self))
+        return elementwise.Add.apply(*_promote(other, self))
 
     def __sub__(self, other):
-        return E.Sub.apply(*_promote(*_no_bool_subtraction(self, other)))
+        return elementwise.Sub.apply(*_promote(*_no_bool_subtraction(self, other)))
 
     def __rsub__(self, other):
-        return E.Sub.apply(*_promote(*_no_bool_subtraction(other, self)))
+        return elementwise.Sub.apply(*_promote(*_no_bool_subtraction(other, self)))
 
     def __mul__(self, other):
-        return E.Mul.apply(*_promote(self, other))
+        return elementwise.Mul.apply(*_promote(self, other))
 
     def __rmul__(self, other):
-        return E.Mul.apply(*_promote(other, self))
+        return elementwise.Mul.apply(*_promote(other, self))
 
     def __truediv__(self, other):
-        return E.Div.apply(*_promote(self, other, true_div=True))
+        return elementwise.Div.apply(*_promote(self, other, true_div=True))
 
     def __rtruediv__(self, other):
-        return E.Div.apply(*_promote(other, self, true_div=True))
+        return elementwise.Div.apply(*_promote(other, self, true_div=True))
 
     def __pow__(self, other):
-        return E.Pow.apply(*_promote(self, other))
+        return elementwise.Pow.apply(*_promote(self, other))
 
     def __rpow__(self, other):
-        return E.Pow.apply(*_promote(other, self))
+        return elementwise.Pow.apply(*_promote(other, self))
 
     def __matmul__(self, other):
         return linalg.MatMul.apply(*_matmul_operands(self, other))
@@ -374,7 +375,7 @@ class Tensor:
             raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. "
                                "If you are trying to invert a mask, use the `~` or "
                                "`logical_not()` operator instead.")
-        return E.Neg.apply(self)
+        return elementwise.Neg.apply(self)
 
     def __pos__(self):
         return self
@@ -464,27 +465,27 @@ class Tensor:
     def __setitem__(self, index, value):
         template, index_tensors = _index(index)
         if isinstance(value, Tensor):
-            if value.data.dtype != self.data.dtype and not S.basic_index(
-                    S.fill_index(template, [t.data for t in index_tensors])):
+            if value.data.dtype != self.data.dtype and not shaping.basic_index(
+                    shaping.fill_index(template, [t.data for t in index_tensors])):
                 raise RuntimeError(
                     f"Index put requires the source and destination dtypes match, got "
                     f"{self.dtype.name} for the destination and {value.dtype.name} for the "
                     "source: writing through an index tensor, a list or a mask does not "
                     f"convert; use value.to({self.dtype!r})")
-            index_now = S.fill_index(template, [t.data for t in index_tensors])
-            if S.basic_index(index_now):
+            index_now = shaping.fill_index(template, [t.data for t in index_tensors])
+            if shaping.basic_index(index_now):
                 _check_no_overlap(self.data[index_now], value.data)
         if not self._records_inplace(value):
             try:
-                self.data[S.fill_index(template, [i.data for i in index_tensors])] = \
+                self.data[shaping.fill_index(template, [i.data for i in index_tensors])] = \
                     value.data if isinstance(value, Tensor) else value
             except (ValueError, IndexError) as error:
-                raise S.CopySlices.explain((self,), {}, error) from None
+                raise shaping.CopySlices.explain((self,), {}, error) from None
             autograd.bump_version(self)
             return
         self._check_writable((value,), item=True)
         if isinstance(value, Tensor) and value.data.dtype != self.data.dtype:
-            value = E.Cast.apply(value, dtype=self.data.dtype)
+            value = elementwise.Cast.apply(value, dtype=self.data.dtype)
         self._store(value, template, index_tensors)
 
     def _records_inplace(self, *others):
@@ -575,7 +576,7 @@ class Tensor:
                     f"result type {new.dtype.name} can't be cast to the desired output type "
                     f"{self.dtype.name}: an in-place op keeps the tensor's dtype; compute a "
                     "new tensor instead (x = x + 0.5), or convert x first")
-            new = E.Cast.apply(new, dtype=self.data.dtype)
+            new = elementwise.Cast.apply(new, dtype=self.data.dtype)
         if self._view is not None:
             self._store(new)
             return
@@ -594,7 +595,7 @@ class Tensor:
         old = Tensor._make(base.data, base.requires_grad, base.grad_fn)
         old._vc = base._vc
         autograd.alias(old, base)
-        out = S.CopySlices.apply(old, value, *index_tensors, steps=steps, index=index)
+        out = shaping.CopySlices.apply(old, value, *index_tensors, steps=steps, index=index)
         autograd.bump_version(base)
         if autograd.is_grad_enabled():  # else base stays, for gradients, what it was
             autograd.alias(base, out)
@@ -778,10 +779,10 @@ class Tensor:
         return _plain(np.floor_divide, *_no_integer_zero(*_promote(other, self)))
 
     def __mod__(self, other):
-        return E.Remainder.apply(*_no_integer_zero(*_promote(self, other)))
+        return elementwise.Remainder.apply(*_no_integer_zero(*_promote(self, other)))
 
     def __rmod__(self, other):
-        return E.Remainder.apply(*_no_integer_zero(*_promote(other, self)))
+        return elementwise.Remainder.apply(*_no_integer_zero(*_promote(other, self)))
 
     floor_divide = __floordiv__
     remainder = __mod__
@@ -789,33 +790,33 @@ class Tensor:
     # ---------------------------------------------------------- element-wise
 
     def exp(self):
-        return E.Exp.apply(self._floating())
+        return elementwise.Exp.apply(self._floating())
 
     def log(self):
-        return E.Log.apply(self._floating())
+        return elementwise.Log.apply(self._floating())
 
     def sqrt(self):
-        return E.Sqrt.apply(self._floating())
+        return elementwise.Sqrt.apply(self._floating())
 
     def abs(self):
-        return E.Abs.apply(self)
+        return elementwise.Abs.apply(self)
 
     def tanh(self):
-        return E.Tanh.apply(self._floating())
+        return elementwise.Tanh.apply(self._floating())
 
     def sigmoid(self):
-        return E.Sigmoid.apply(self._floating())
+        return elementwise.Sigmoid.apply(self._floating())
 
     def relu(self):
         if self.data.dtype == np.bool_:
             raise RuntimeError("Boolean inputs not supported for relu")
-        return E.ReLU.apply(self)
+        return elementwise.ReLU.apply(self)
 
     def clamp(self, min=None, max=None):
         if min is None and max is None:
             raise RuntimeError("clamp: at least one of min and max must be given")
         x = self._floating() if isinstance(min, float) or isinstance(max, float) else self
-        return E.Clamp.apply(x, min=min, max=max)
+        return elementwise.Clamp.apply(x, min=min, max=max)
 
     clip = clamp
 
@@ -837,45 +838,45 @@ class Tensor:
     negative = neg
 
     def sin(self):
-        return E.Sin.apply(self._floating())
+        return elementwise.Sin.apply(self._floating())
 
     def cos(self):
-        return E.Cos.apply(self._floating())
+        return elementwise.Cos.apply(self._floating())
 
     def log1p(self):
-        return E.Log1p.apply(self._floating())
+        return elementwise.Log1p.apply(self._floating())
 
     def expm1(self):
-        return E.Expm1.apply(self._floating())
+        return elementwise.Expm1.apply(self._floating())
 
     def log2(self):
-        return E.Log2.apply(self._floating())
+        return elementwise.Log2.apply(self._floating())
 
     def rsqrt(self):
-        return E.Rsqrt.apply(self._floating())
+        return elementwise.Rsqrt.apply(self._floating())
 
     def reciprocal(self):
-        return E.Reciprocal.apply(self._floating())
+        return elementwise.Reciprocal.apply(self._floating())
 
     def erf(self):
-        return E.Erf.apply(self._floating())
+        return elementwise.Erf.apply(self._floating())
 
     def floor(self):
-        return self.clone() if self.data.dtype.kind in "iub" else E.Floor.apply(self)
+        return self.clone() if self.data.dtype.kind in "iub" else elementwise.Floor.apply(self)
 
     def ceil(self):
-        return self.clone() if self.data.dtype.kind in "iub" else E.Ceil.apply(self)
+        return self.clone() if self.data.dtype.kind in "iub" else elementwise.Ceil.apply(self)
 
     def trunc(self):
-        return self.clone() if self.data.dtype.kind in "iub" else E.Trunc.apply(self)
+        return self.clone() if self.data.dtype.kind in "iub" else elementwise.Trunc.apply(self)
 
     def round(self, decimals=0):
         if self.data.dtype.kind in "iub" and decimals == 0:
             return self.clone()
-        return E.Round.apply(self, decimals=decimals)
+        return elementwise.Round.apply(self, decimals=decimals)
 
     def sign(self):
-        return E.Sign.apply(self)
+        return elementwise.Sign.apply(self)
 
     def maximum(self, other):
         return maximum(self, other)
@@ -907,29 +908,29 @@ class Tensor:
     # ------------------------------------------------------------ reductions
 
     def sum(self, dim=None, keepdim=False, *, dtype=None):
-        return R.Sum.apply(self._as(dtype), dim=dim, keepdim=keepdim)
+        return reductions.Sum.apply(self._as(dtype), dim=dim, keepdim=keepdim)
 
     def mean(self, dim=None, keepdim=False, *, dtype=None):
         self = self._as(dtype)
         if self.data.dtype.kind != "f":
             raise RuntimeError(f"mean(): needs a floating point tensor, got {self.dtype}; "
                                "convert it with .float() first")
-        return R.Mean.apply(self, dim=dim, keepdim=keepdim)
+        return reductions.Mean.apply(self, dim=dim, keepdim=keepdim)
 
     def amax(self, dim=(), keepdim=False):
-        return R.Amax.apply(self, dim=dim, keepdim=keepdim)
+        return reductions.Amax.apply(self, dim=dim, keepdim=keepdim)
 
     def max(self, dim=None, keepdim=False):
         """max() is the largest element; max(dim) gives (values, indices) as in PyTorch;
         max(other) is maximum(self, other)."""
-        return self._extreme(R.Amax, R.MaxDim, _argmax, dim, keepdim)
+        return self._extreme(reductions.Amax, reductions.MaxDim, _argmax, dim, keepdim)
 
     def min(self, dim=None, keepdim=False):
-        return self._extreme(R.Amin, R.MinDim, _argmin, dim, keepdim)
+        return self._extreme(reductions.Amin, reductions.MinDim, _argmin, dim, keepdim)
 
     def _extreme(self, whole, along, arg, dim, keepdim):
         if isinstance(dim, Tensor):
-            return (maximum if whole is R.Amax else minimum)(self, dim)
+            return (maximum if whole is reductions.Amax else minimum)(self, dim)
         if dim is None:
             return whole.apply(self)
         # the gradient goes to the element `indices` names, not shared among ties as
@@ -938,7 +939,7 @@ class Tensor:
                                 _plain(arg, self, dim=dim, keepdim=keepdim))
 
     def amin(self, dim=(), keepdim=False):
-        return R.Amin.apply(self, dim=dim, keepdim=keepdim)
+        return reductions.Amin.apply(self, dim=dim, keepdim=keepdim)
 
     def argmin(self, dim=None, keepdim=False):
         return _plain(_argmin, self, dim=dim, keepdim=keepdim)
@@ -947,7 +948,7 @@ class Tensor:
         if dim is not None and not isinstance(dim, int):
             raise TypeError(f"prod(): argument 'dim' must be int, not {type(dim).__name__} "
                             "(PyTorch's prod reduces one dimension at a time)")
-        return R.Prod.apply(self, dim=dim, keepdim=keepdim)
+        return reductions.Prod.apply(self, dim=dim, keepdim=keepdim)
 
     def var_mean(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
         return (self.var(dim, unbiased, keepdim, correction=correction),
@@ -958,29 +959,29 @@ class Tensor:
                 self.mean(dim, keepdim=keepdim))
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
-        return R.Var.apply(self._float_only("var"), dim=dim, keepdim=keepdim,
+        return reductions.Var.apply(self._float_only("var"), dim=dim, keepdim=keepdim,
                            correction=_correction(unbiased, correction))
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
-        return R.Std.apply(self._float_only("std"), dim=dim, keepdim=keepdim,
+        return reductions.Std.apply(self._float_only("std"), dim=dim, keepdim=keepdim,
                            correction=_correction(unbiased, correction))
 
     def norm(self, p="fro", dim=None, keepdim=False):
         p = 2 if p == "fro" else p
-        return R.Norm.apply(self._float_only("norm"), p=p, dim=dim, keepdim=keepdim)
+        return reductions.Norm.apply(self._float_only("norm"), p=p, dim=dim, keepdim=keepdim)
 
     def logsumexp(self, dim, keepdim=False):
-        return R.LogSumExp.apply(self._floating(), dim=dim, keepdim=keepdim)
+        return reductions.LogSumExp.apply(self._floating(), dim=dim, keepdim=keepdim)
 
     def cumsum(self, dim, *, dtype=None):
-        return R.CumSum.apply(self._as(dtype), dim=dim)
+        return reductions.CumSum.apply(self._as(dtype), dim=dim)
 
     def cumprod(self, dim, *, dtype=None):
-        return R.CumProd.apply(self._as(dtype), dim=dim)
+        return reductions.CumProd.apply(self._as(dtype), dim=dim)
 
     def sort(self, dim=-1, descending=False, stable=False):
         indices = self.argsort(dim, descending)
-        return ValuesAndIndices(R.TakeAlongDim.apply(self, indices, dim=dim), indices)
+        return ValuesAndIndices(reductions.TakeAlongDim.apply(self, indices, dim=dim), indices)
 
     def argsort(self, dim=-1, descending=False, stable=False):
         return _plain(_argsort, self, dim=dim, descending=descending)
@@ -990,10 +991,10 @@ class Tensor:
             raise RuntimeError(f"topk: k ({k}) is out of range for a dimension of size "
                                f"{self.shape[dim] if self.ndim else 1}")
         indices = _plain(_topk, self, k=k, dim=dim, largest=largest)
-        return ValuesAndIndices(R.TakeAlongDim.apply(self, indices, dim=dim), indices)
+        return ValuesAndIndices(reductions.TakeAlongDim.apply(self, indices, dim=dim), indices)
 
     def gather(self, dim, index):
-        return R.TakeAlongDim.apply(self, index, dim=dim)
+        return reductions.TakeAlongDim.apply(self, index, dim=dim)
 
     def argmax(self, dim=None, keepdim=False):
         result = Tensor._make(_argmax(self.data, dim, keepdim), False, None)
@@ -1001,58 +1002,59 @@ class Tensor:
 
     def softmax(self, dim, dtype=None):
         x = self._as(dtype)._float_only("softmax", NotImplementedError)
-        return N.Softmax.apply(x, dim=dim)
+        return nn_ops.Softmax.apply(x, dim=dim)
 
     def log_softmax(self, dim, dtype=None):
         x = self._as(dtype)._float_only("log_softmax", NotImplementedError)
-        return N.LogSoftmax.apply(x, dim=dim)
+        return nn_ops.LogSoftmax.apply(x, dim=dim)
 
     # ---------------------------------------------------------------- shapes
 
     def reshape(self, *shape):
-        return S.Reshape.apply(self, shape=_shape_arg(shape))
+        return shaping.Reshape.apply(self, shape=_shape_arg(shape))
 
     def view(self, *shape):
-        return S.View.apply(self, shape=_shape_arg(shape))
+        return shaping.View.apply(self, shape=_shape_arg(shape))
 
     def flatten(self, start_dim=0, end_dim=-1):
         shape = self.data.shape
         if not shape:
-            return S.Flatten.apply(self, shape=(1,))
+            return shaping.Flatten.apply(self, shape=(1,))
         start = normalize_dims(start_dim, len(shape))[0]
         end = normalize_dims(end_dim, len(shape))[0]
         if start == end:
             return self        # nothing to merge: PyTorch returns the tensor itself
         new = shape[:start] + (int(np.prod(shape[start:end + 1])),) + shape[end + 1:]
-        return S.Flatten.apply(self, shape=new)
+        return shaping.Flatten.apply(self, shape=new)
 
     def unsqueeze(self, dim):
         shape = list(self.data.shape)
         shape.insert(normalize_dims(dim, len(shape) + 1)[0], 1)
-        return S.Unsqueeze.apply(self, shape=tuple(shape))
+        return shaping.Unsqueeze.apply(self, shape=tuple(shape))
 
     def squeeze(self, dim=None):
         shape = self.data.shape
         dims = range(len(shape)) if dim is None else normalize_dims(dim, len(shape))
         drop = {d for d in dims if shape and shape[d] == 1}
-        return S.Squeeze.apply(self, shape=tuple(n for i, n in enumerate(shape) if i not in drop))
+        kept = tuple(n for i, n in enumerate(shape) if i not in drop)
+        return shaping.Squeeze.apply(self, shape=kept)
 
     def permute(self, *dims):
         dims = _shape_arg(dims)
         if sorted(d % max(self.ndim, 1) for d in dims) != list(range(self.ndim)):
             raise RuntimeError(f"permute: {dims} is not a permutation of the "
                                f"{self.ndim} dimensions of a tensor of shape {self.shape}")
-        return S.Permute.apply(self, dims=tuple(d % max(self.ndim, 1) for d in dims))
+        return shaping.Permute.apply(self, dims=tuple(d % max(self.ndim, 1) for d in dims))
 
     def transpose(self, dim0, dim1):
         dims = list(range(self.ndim))
         (dim0,), (dim1,) = normalize_dims(dim0, self.ndim), normalize_dims(dim1, self.ndim)
         dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
-        return S.Transpose.apply(self, dims=tuple(dims))
+        return shaping.Transpose.apply(self, dims=tuple(dims))
 
     def __getitem__(self, index):
         template, tensors = _index(index)
-        return S.GetItem.apply(self, *tensors, index=template)
+        return shaping.GetItem.apply(self, *tensors, index=template)
 
     @property
     def mT(self):
@@ -1089,7 +1091,7 @@ class Tensor:
                                f"({self.ndim})")
         lead = len(sizes) - self.ndim
         shape = tuple(n if n != -1 else self.shape[i - lead] for i, n in enumerate(sizes))
-        return S.Expand.apply(self, shape=shape)
+        return shaping.Expand.apply(self, shape=shape)
 
     def expand_as(self, other):
         return self.expand(other.shape)
@@ -1099,25 +1101,25 @@ class Tensor:
         if len(times) < self.ndim:
             raise RuntimeError("repeat: the number of repeats must be at least the number of "
                                f"dimensions ({self.ndim}), got {len(times)}")
-        return S.Repeat.apply(self, times=times)
+        return shaping.Repeat.apply(self, times=times)
 
     def flip(self, *dims, **kwargs):
         dims = kwargs.pop("dims") if "dims" in kwargs and not dims else dims  # flip(x, dims=)
         if kwargs:
             raise TypeError(f"flip() got an unexpected keyword argument '{next(iter(kwargs))}'")
-        return S.Flip.apply(self, dims=normalize_dims(_shape_arg(dims), self.ndim))
+        return shaping.Flip.apply(self, dims=normalize_dims(_shape_arg(dims), self.ndim))
 
     def roll(self, shifts, dims=None):
-        return S.Roll.apply(self, shifts=shifts, dims=dims)
+        return shaping.Roll.apply(self, shifts=shifts, dims=dims)
 
     def tril(self, diagonal=0):
-        return S.Tril.apply(self, diagonal=diagonal)
+        return shaping.Tril.apply(self, diagonal=diagonal)
 
     def triu(self, diagonal=0):
-        return S.Triu.apply(self, diagonal=diagonal)
+        return shaping.Triu.apply(self, diagonal=diagonal)
 
     def contiguous(self):
-        return self if self.data.flags.c_contiguous else S.Contiguous.apply(self)
+        return self if self.data.flags.c_contiguous else shaping.Contiguous.apply(self)
 
     def is_contiguous(self):
         return bool(self.data.flags.c_contiguous)
@@ -1167,17 +1169,17 @@ class Tensor:
     def index_select(self, dim, index):
         if index.ndim > 1:
             raise IndexError("index_select(): Index is supposed to be a vector")
-        return S.IndexSelect.apply(self, index.reshape(-1) if index.ndim == 0 else index,
+        return shaping.IndexSelect.apply(self, index.reshape(-1) if index.ndim == 0 else index,
                                    dim=dim)
 
     def scatter(self, dim, index, src=None, value=None):
         src = src if value is None else value
         _same_dtype_for("scatter", self, src)
-        return S.Scatter.apply(self, index, src, dim=dim)
+        return shaping.Scatter.apply(self, index, src, dim=dim)
 
     def scatter_add(self, dim, index, src):
         _same_dtype_for("scatter_add", self, src)
-        return S.Scatter.apply(self, index, src, dim=dim, add=True)
+        return shaping.Scatter.apply(self, index, src, dim=dim, add=True)
 
     def masked_fill(self, mask, value):
         if isinstance(mask, Tensor) and mask.data.dtype != np.bool_:
@@ -1186,7 +1188,7 @@ class Tensor:
         if isinstance(value, Tensor) and value.ndim != 0:
             raise RuntimeError(f"masked_fill only supports a 0-dimensional value tensor, "
                                f"but got tensor with {value.ndim} dimension(s)")
-        return S.MaskedFill.apply(self, mask, value)
+        return shaping.MaskedFill.apply(self, mask, value)
 
     def masked_fill_(self, mask, value):
         return self._inplace(Tensor.masked_fill, mask, value)
@@ -1267,12 +1269,12 @@ class Tensor:
         a, b = _no_integer_zero(*_promote(self, other))
         if (a if isinstance(a, Tensor) else b).data.dtype.kind != "f":
             return _plain(np.floor_divide if rounding_mode == "floor" else _trunc_divide, a, b)
-        return E.DivFloor.apply(a, b) if rounding_mode == "floor" else (a / b).trunc()
+        return elementwise.DivFloor.apply(a, b) if rounding_mode == "floor" else (a / b).trunc()
 
     subtract, multiply, divide, true_divide = sub, mul, div, __truediv__
 
     def fmod(self, other):
-        return E.Fmod.apply(*_no_integer_zero(*_promote(self, other)))
+        return elementwise.Fmod.apply(*_no_integer_zero(*_promote(self, other)))
 
     def __abs__(self):
         return self.abs()
@@ -1280,37 +1282,37 @@ class Tensor:
     absolute = abs
 
     def tan(self):
-        return E.Tan.apply(self._floating())
+        return elementwise.Tan.apply(self._floating())
 
     def asin(self):
-        return E.Asin.apply(self._floating())
+        return elementwise.Asin.apply(self._floating())
 
     def acos(self):
-        return E.Acos.apply(self._floating())
+        return elementwise.Acos.apply(self._floating())
 
     def atan(self):
-        return E.Atan.apply(self._floating())
+        return elementwise.Atan.apply(self._floating())
 
     def sinh(self):
-        return E.Sinh.apply(self._floating())
+        return elementwise.Sinh.apply(self._floating())
 
     def cosh(self):
-        return E.Cosh.apply(self._floating())
+        return elementwise.Cosh.apply(self._floating())
 
     def asinh(self):
-        return E.Asinh.apply(self._floating())
+        return elementwise.Asinh.apply(self._floating())
 
     def acosh(self):
-        return E.Acosh.apply(self._floating())
+        return elementwise.Acosh.apply(self._floating())
 
     def atanh(self):
-        return E.Atanh.apply(self._floating())
+        return elementwise.Atanh.apply(self._floating())
 
     arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
 
     def atan2(self, other):
         y, x = _promote(self._floating(), other)
-        return E.Atan2.apply(y, x)
+        return elementwise.Atan2.apply(y, x)
 
     arctan2 = atan2
 
@@ -1338,7 +1340,6 @@ class Tensor:
         return (x / (1 - x)).log()
 
     def xlogy(self, other):
-        from . import where
         return where(self == 0, 0.0, self * _promote(self._floating(), other)[1].log())
 
     def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
@@ -1357,11 +1358,9 @@ class Tensor:
 
     def fmax(self, other):
         """maximum() that ignores NaN: the other value where one is NaN."""
-        from . import where
         return where(other.isnan(), self, where(self.isnan(), other, maximum(self, other)))
 
     def fmin(self, other):
-        from . import where
         return where(other.isnan(), self, where(self.isnan(), other, minimum(self, other)))
 
     def isposinf(self):
@@ -1389,7 +1388,6 @@ class Tensor:
         return MinMax(self.amin(dim, keepdim), self.amax(dim, keepdim))
 
     def diff(self, n=1, dim=-1, prepend=None, append=None):
-        from . import cat
         x = self
         if prepend is not None or append is not None:
             parts = [p for p in (prepend, self, append) if p is not None]
@@ -1830,11 +1828,11 @@ def _correction(unbiased, correction):
 
 
 def maximum(input, other):
-    return E.Maximum.apply(*_promote(*_tensors("maximum", input, other)))
+    return elementwise.Maximum.apply(*_promote(*_tensors("maximum", input, other)))
 
 
 def minimum(input, other):
-    return E.Minimum.apply(*_promote(*_tensors("minimum", input, other)))
+    return elementwise.Minimum.apply(*_promote(*_tensors("minimum", input, other)))
 
 
 def _tensors(op, *inputs):
@@ -1850,7 +1848,50 @@ def lerp(input, end, weight):
     if isinstance(weight, Tensor):
         start, weight = _promote(start, weight)
         end, weight = _promote(end, weight)
-    return E.Lerp.apply(start, end, weight)
+    return elementwise.Lerp.apply(start, end, weight)
+
+
+def where(condition, input=None, other=None):
+    """Elements of `input` where `condition` holds, else of `other` (broadcasting);
+    where(condition) alone is condition.nonzero(as_tuple=True)."""
+    if input is None and other is None:
+        return condition.nonzero(as_tuple=True)
+    if not isinstance(condition, Tensor):
+        from .creation import tensor
+        condition = tensor(condition)
+    if condition.dtype is not _dt.bool_:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
+                           f"tensor with dtype {condition.dtype.name}")
+    if isinstance(input, Tensor) or isinstance(other, Tensor):
+        input, other = _promote(input, other)
+    else:  # two Python numbers: float32 if either is a float, as in PyTorch
+        input, other = _same_dtype([input, other])
+    return elementwise.Where.apply(condition, input, other)
+
+
+def cat(tensors, dim=0):
+    """Join tensors along an existing dimension."""
+    if not len(tensors):
+        raise ValueError("cat(): expected a non-empty list of tensors")
+    return shaping.Cat.apply(*_same_dtype(tensors), dim=dim)
+
+
+def stack(tensors, dim=0):
+    """Join tensors along a new dimension."""
+    if not len(tensors):
+        raise RuntimeError("stack expects a non-empty list of tensors")
+    return shaping.Stack.apply(*_same_dtype(tensors), dim=dim)
+
+
+def _same_dtype(values):
+    """Tensors of one dtype, promoted as PyTorch does (ints + floats give floats)."""
+    from .creation import tensor  # on the default device, as torch.tensor(v) would be
+    ts = [v if isinstance(v, Tensor) else tensor(v) for v in values]
+    dtypes = {t.data.dtype for t in ts}
+    if len(dtypes) > 1:
+        target = functools.reduce(lambda a, b: _result_dtype(a, b, False), dtypes)
+        ts = [t if t.data.dtype == target else t.to(dtype=target) for t in ts]
+    return ts
 
 
 def _any(x, dim=None, keepdim=False):
@@ -1904,7 +1945,7 @@ def _index(index):
                 raise IndexError(f"tensors used as indices must be long, int or bool "
                                  f"tensors, not {i.dtype}")
             tensors.append(i)
-            i = S.INDEX_TENSOR
+            i = shaping.INDEX_TENSOR
         elif isinstance(i, list):
             i = np.asarray(i) if i else np.zeros(0, np.int64)
             if i.dtype.kind == "u":
@@ -1916,7 +1957,7 @@ def _index(index):
 def _copy_from(old, src):
     """The value copy_() and fill_() write: `src` broadcast to the tensor's shape, in its
     dtype (`old`, the value overwritten, is an input so that it gets a zero gradient)."""
-    return S.Copy.apply(old, src, shape=old.shape, dtype=old.data.dtype)
+    return shaping.Copy.apply(old, src, shape=old.shape, dtype=old.data.dtype)
 
 
 def _check_no_overlap(target, source):
