@@ -1,4 +1,4 @@
-"""The contract's ops on device "cuda" give what they give on "cpu" (skipped without a GPU).
+"""minigrad's ops on device "cuda" give what they give on "cpu" (skipped without a GPU).
 
 The CPU results are themselves checked against PyTorch by the other tests, so equal
 results here mean the GPU path agrees with PyTorch too.

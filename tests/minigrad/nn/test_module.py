@@ -163,7 +163,7 @@ def test_state_dict_values_are_detached_tensors():
     for k, v in m.state_dict().items():
         assert isinstance(v, tensor_class())
         assert not v.requires_grad
-        v.numpy()  # no error: the conversion recipe of the contract relies on this
+        v.numpy()  # no error: copying a state dict into another framework starts here
 
 
 def test_load_state_dict_keeps_parameter_objects_and_stays_trainable():

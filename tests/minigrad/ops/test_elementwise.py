@@ -16,7 +16,8 @@ from mgtest import (
     randn,
 )
 
-# Broadcasting shape pairs from the contract plus a few more.
+# Broadcasting shape pairs: trailing vector, 0-d on either side, size-1 dimensions on both
+# sides, and equal shapes.
 SHAPE_PAIRS = [
     ((3, 4), (4,)),
     ((4,), (3, 4)),
