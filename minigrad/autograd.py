@@ -288,21 +288,11 @@ class Op:
         return _RemovableHandle(self._hooks, hook)
 
 
-class Grads(dict):
-    """The gradients of several outputs of one node, by output number, added up key by
-    key when they meet in backward. Used for nodes with several outputs (a compiled
-    function, a custom Function): each output is a `Pick` of the node's placeholder
-    output, and the node's backward receives a Grads."""
-
-    def __add__(self, other):
-        out = Grads(self)
-        for k, g in other.items():
-            out[k] = out[k] + g if k in out else g
-        return out
-
-
 class Pick(Op):
-    """Output k of a node that has several outputs: forward hands out `value`."""
+    """Output k of a node that has several outputs (a compiled function, a custom
+    Function): forward hands out `value`. Each output is a Pick of the node's placeholder
+    output, so backward sends the node one dict, {output number: gradient}, for all the
+    outputs that got a gradient (see `add_gradients`)."""
     op = "output"
 
     @staticmethod
@@ -312,7 +302,7 @@ class Pick(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        return Grads({ctx.k: grad}), None
+        return {ctx.k: grad}, None
 
     def name(self):
         return "OutputBackward"
@@ -655,6 +645,17 @@ def seed_gradient(output, gradient, call="backward(gradient=...)", label="gradie
     return grad.astype(data.dtype, copy=False)
 
 
+def add_gradients(total, grad):
+    """Two gradients for the same node, added up. A node with several outputs gets a
+    dict by output number from each `Pick`; those add up output by output."""
+    if type(total) is not dict:
+        return total + grad
+    total = dict(total)
+    for k, g in grad.items():
+        total[k] = total[k] + g if k in total else g
+    return total
+
+
 def run_backward(outputs, grads, retain_graph, inputs=None):
     """Send `grads` (arrays) back from `outputs` (tensors with a grad_fn).
 
@@ -680,7 +681,7 @@ def run_backward(outputs, grads, retain_graph, inputs=None):
     for output, grad in zip(outputs, grads):
         root = output.grad_fn
         if root in pending:
-            pending[root] = pending[root] + grad
+            pending[root] = add_gradients(pending[root], grad)
         else:
             pending[root] = grad
             heapq.heappush(heap, (-root.seq, root))
@@ -730,7 +731,7 @@ def run_backward(outputs, grads, retain_graph, inputs=None):
             elif needed is not None and parent not in needed and parent not in capture:
                 continue
             elif parent in pending:
-                pending[parent] = pending[parent] + g
+                pending[parent] = add_gradients(pending[parent], g)
             else:
                 pending[parent] = g
                 heapq.heappush(heap, (-parent.seq, parent))

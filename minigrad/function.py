@@ -25,7 +25,6 @@ import numpy as np
 from . import autograd
 from .autograd import (
     NO_HIGHER_ORDER,
-    Grads,
     Op,
     Pick,
     counter,
@@ -113,7 +112,7 @@ class FunctionCtx(Op):
     @staticmethod
     def backward(ctx, grad):
         outputs = ctx.outputs
-        if isinstance(grad, Grads):         # several outputs: see autograd.Pick
+        if type(grad) is dict:              # several outputs: see autograd.Pick
             grads = [grad.get(k) for k in range(len(outputs))]
         else:
             grads = [grad]
