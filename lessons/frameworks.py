@@ -42,6 +42,8 @@ FRAMEWORKS = (
 VARIANTS = (
     Variant("tf-eager", "tensorflow", "#ff8f00"),     # GradientTape, the framework's colour
     Variant("tf-function", "tensorflow", "#c77800"),  # tf.function, a darker shade of it
+    Variant("torch-compile", "torch", "#f5a596"),     # compiled modes: a lighter shade
+    Variant("minigrad-compile", "minigrad", "#bd99c9"),
     Variant("numpy", None, "#4d77cf"),
 )
 

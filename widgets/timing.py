@@ -25,7 +25,7 @@ import platform
 import statistics
 import threading
 
-from lessons.bench.harness import format_check
+from lessons.bench.report import format_check
 from widgets import charts
 from widgets.drawing import on_card, svg_image
 

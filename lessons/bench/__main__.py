@@ -1,6 +1,6 @@
 """Command line: ``python -m lessons.bench [SUITE ...|all] [--quick] [--threads 1,2] ...``.
 
-Each suite runs its plan (``harness.plan``): one or more tables, every framework in
+Each suite runs its plan (``registry.plan``): one or more tables, every framework in
 fresh processes, rounds interleaved, at every thread count of ``--threads``. While it
 runs, a progress bar (or, when stderr is not a terminal, one line per cell) goes to
 stderr; each table goes to stdout as Markdown as soon as it is done; at the end come
@@ -22,19 +22,18 @@ import sys
 import time
 from pathlib import Path
 
-from lessons.bench import harness, report
-from lessons.bench.harness import (
+from lessons.bench import report, targets
+from lessons.bench.registry import (
+    BUILTIN_SUITES,
     Section,
-    _lengths,
-    format_markdown,
+    StandaloneSuite,
     get_suite,
     plan,
-    run_grid,
     skip_reason,
     suite_names,
 )
-
-ALL = ["ops", "matmul", "mlp", "cnn", "memory", "gpu"]
+from lessons.bench.report import format_markdown
+from lessons.bench.runner import run_grid, run_lengths
 
 
 def _thread_counts(text: str) -> list[int]:
@@ -121,16 +120,6 @@ class Progress:
             self.bar.close()
 
 
-def standalone_module(name: str):
-    """The module of a suite that measures in its own way (``run(quick)`` returning a
-    JSON-ready dict, ``format_markdown(result)``) instead of registering a harness
-    ``Suite``, as the ``gpu`` suite does; None for a harness suite."""
-    module = harness._suite_module(name) if name in harness._SUITE_MODULES else None
-    if module is None or name in harness._SUITES:
-        return None
-    return module if hasattr(module, "run") and hasattr(module, "format_markdown") else None
-
-
 def _sections(names: list[str], args, configs: list[dict]) -> list[Section]:
     sections = []
     for name in names:
@@ -152,7 +141,7 @@ def _sections(names: list[str], args, configs: list[dict]) -> list[Section]:
 
 def _cells(section: Section, args, threads: int) -> int:
     suite = get_suite(section.suite)
-    lengths = _lengths(suite, args.quick, args.rounds, args.steps, args.warmup, threads,
+    lengths = run_lengths(suite, args.quick, args.rounds, args.steps, args.warmup, threads,
                        section.lengths)
     keys = section.frameworks or list(suite.frameworks)
     return lengths["rounds"] * len(section.configs) * len(keys)
@@ -167,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         "tables and saves JSON and plots.",
     )
     parser.add_argument("suites", nargs="*", metavar="SUITE",
-                        help=f"suites to run: {', '.join(ALL)} or all (the default)")
+                        help=f"suites to run: {', '.join(BUILTIN_SUITES)} or all (the default)")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: one round of a few steps, smaller plans, 1 thread")
     parser.add_argument("--threads", type=_thread_counts,
@@ -197,18 +186,19 @@ def main(argv: list[str] | None = None) -> int:
     names = args.suites or ["all"]
     if "all" in names:
         names = [n for n in dict.fromkeys(n for name in names
-                                          for n in (ALL if name == "all" else [name]))]
+                                          for n in (BUILTIN_SUITES if name == "all" else [name]))]
     unknown = [n for n in names if n not in suite_names()]
     if unknown:
-        parser.error(f"unknown suite {unknown}; known: {', '.join(ALL)}, all")
+        parser.error(f"unknown suite {unknown}; known: {', '.join(BUILTIN_SUITES)}, all")
     skipped = {}
     for name in names:
         reason = skip_reason(name)
         if reason:
             skipped[name] = reason
     names = [n for n in names if n not in skipped]
-    others = {n: standalone_module(n) for n in names}
-    others = {n: module for n, module in others.items() if module is not None}
+    # suites that measure in their own way (gpu) run after the others, each on its own
+    others = {n: suite for n, suite in ((n, get_suite(n)) for n in names)
+              if isinstance(suite, StandaloneSuite)}
     names = [n for n in names if n not in others]
     configs = grid(args.settings)
     threads_list = args.threads or ([1] if args.quick else [1, 2])
@@ -228,8 +218,8 @@ def main(argv: list[str] | None = None) -> int:
             for key, fw in suite.all_frameworks.items():
                 extra = " (on request)" if key in suite.on_request else ""
                 print(f"  {key:17s} {fw.label}{extra}")
-        for name in others:
-            print(f"{name}: its own measurements (python -m lessons.bench.{name})")
+        for name, suite in others.items():
+            print(f"{name}: {suite.description} (measured in its own way)")
         for name, reason in skipped.items():
             print(f"{name}: skipped: {reason}")
         return 0
@@ -249,10 +239,6 @@ def main(argv: list[str] | None = None) -> int:
                                 rounds=args.rounds, steps=args.steps, warmup=args.warmup,
                                 threads=threads, quick=args.quick, progress=progress,
                                 lengths=section.lengths)
-                if section.suite == "matmul":
-                    from lessons.bench.matmul import add_peak_fraction
-
-                    add_peak_fraction(done)
                 for result in done:
                     result["section"] = section.title
                     table = format_markdown(result)
@@ -260,16 +246,16 @@ def main(argv: list[str] | None = None) -> int:
                     print(table + "\n", flush=True)
                     failed |= any(r.get("error") for r in result["results"])
                 results += done
-        for name, module in others.items():
+        for name, suite in others.items():
             progress.section(name)
-            other_results[name] = module.run(args.quick)
-            table = module.format_markdown(other_results[name])
+            other_results[name] = suite.run(args.quick)
+            table = suite.format_markdown(other_results[name])
             tables.append(f"### {name}\n\n{table}")
             print(tables[-1] + "\n", flush=True)
     finally:
         progress.close()
-    target_rows = report.targets(results)
-    target_table = report.format_targets(target_rows)
+    target_rows = targets.targets(results)
+    target_table = targets.format_targets(target_rows)
     if target_table:
         print(target_table + "\n", flush=True)
     duration = time.monotonic() - started

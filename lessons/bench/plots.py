@@ -19,9 +19,7 @@ import textwrap
 from collections import defaultdict
 from pathlib import Path
 
-COLORS = {"minigrad": "#d62728", "minigrad-compile": "#ff9896", "torch": "#1f77b4",
-          "torch-compile": "#aec7e8", "tf-eager": "#ff7f0e", "tf-function": "#ffbb78",
-          "numpy": "#2ca02c"}
+from lessons.frameworks import COLORS, LABELS
 
 
 def _pyplot():
@@ -34,6 +32,8 @@ def _pyplot():
 
 
 def _color(key: str, i: int) -> str:
+    """The colour of framework or variant ``key`` (``lessons.frameworks``); anything
+    else takes one of matplotlib's."""
     return COLORS.get(key, f"C{i % 10}")
 
 
@@ -97,7 +97,7 @@ def step_bars(results: list[dict], path: Path, title: str) -> Path:
                         error_kw={"elinewidth": 0.6, "capsize": 1.5, "ecolor": "#444"})
                 label = f" {_time(x['median_us'])}"
                 if x.get("ratio_to_torch") is not None:
-                    label += f"  {x['ratio_to_torch']:.2f}× PyTorch"
+                    label += f"  {x['ratio_to_torch']:.2f}× {LABELS['torch']}"
                 if x.get("accuracy") is not None:
                     label += f"  acc {100 * x['accuracy']:.1f}%"
                 ax.text(x["median_us"] * 1.05, y, label, va="center", fontsize=6,

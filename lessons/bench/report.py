@@ -1,9 +1,5 @@
-"""What a whole run of ``python -m lessons.bench`` reports: minigrad's targets and the
-run's record (one JSON file per run).
-
-The targets are those of the design's "Performance goals" table, as time ratios
-measured side by side in one run: each row names the result it reads (suite and
-config), the framework minigrad is compared with, and the bound.
+"""What a benchmark run reports: a result as a Markdown table, and the files it is
+saved in (one JSON file per result, or a folder per run of ``python -m lessons.bench``).
 """
 
 from __future__ import annotations
@@ -11,78 +7,143 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import platform
 from pathlib import Path
 
-from lessons.bench.harness import _fmt, cpu_model
-
-DIGITS_MLP = {"suite": "mlp", "inputs": 64, "hidden": 128, "depth": 1, "batch": 64}
-DEEP_MLP = {"suite": "mlp", "inputs": 784, "hidden": 512, "depth": 2, "batch": 1024}
-CNN = {"suite": "cnn"}
-
-# (workload, where, reference framework, bound): minigrad's time / the reference's
-# time must be at most the bound ("faster" is a bound of 1 that must be beaten)
-TARGETS = [
-    ("MLP step 64-128-10, batch 64, digits", DIGITS_MLP, "torch", 1.0),
-    ("MLP step 64-128-10, batch 64, digits", DIGITS_MLP, "numpy", 1.5),
-    ("MLP step 784-512-512-10, batch 1024", DEEP_MLP, "torch", 1.2),
-    ("small CNN step (conv 3×3, pool, linear)", CNN, "torch", 2.0),
-    ("MLP step 64-128-10, batch 64, digits", DIGITS_MLP, "tf-eager", 1.0),
-    ("MLP step 784-512-512-10, batch 1024", DEEP_MLP, "tf-eager", 1.0),
-    ("small CNN step (conv 3×3, pool, linear)", CNN, "tf-eager", 1.0),
-]
-REFERENCE_LABELS = {"torch": "PyTorch eager", "numpy": "hand-written NumPy",
-                    "tf-eager": "TensorFlow eager (GradientTape)"}
+from lessons.bench.registry import LOSS_NOTE
+from lessons.frameworks import LABELS
 
 
-def _matches(result: dict, where: dict) -> bool:
-    config = result["config"]
-    return result["suite"] == where["suite"] and all(
-        config.get(k) == v for k, v in where.items() if k != "suite")
+def load_average() -> float | None:
+    """The 1-minute load average; None where the system does not tell."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):  # not available on Windows
+        return None
 
 
-def _median(result: dict, key: str):
-    row = next((r for r in result["results"] if r["framework"] == key), None)
-    return None if row is None else row.get("median_us")
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo where there is one)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
 
 
-def targets(results: list[dict]) -> list[dict]:
-    """One row per target and thread count found in ``results``: the measured ratio
-    of minigrad (and of minigrad.compile, where it ran) to the reference."""
-    rows = []
-    for workload, where, reference, bound in TARGETS:
-        for result in results:
-            if not _matches(result, where):
-                continue
-            ref = _median(result, reference)
-            eager, compiled = _median(result, "minigrad"), _median(result, "minigrad-compile")
-            ratio = eager / ref if eager and ref else None
-            strict = reference == "tf-eager"
-            rows.append({
-                "workload": workload,
-                "reference": reference,
-                "target": ("faster than " if strict else f"≤ {bound:g}× ")
-                + REFERENCE_LABELS[reference],
-                "threads": result["run"]["threads"],
-                "ratio": ratio,
-                "ratio_compiled": compiled / ref if compiled and ref else None,
-                "met": None if ratio is None else (ratio < bound if strict else ratio <= bound),
-                "load_average": result["environment"].get("load_average"),
-            })
-    return rows
+def format_value(value, spec: str) -> str:
+    """``value`` formatted by ``spec``; a dash where it is missing."""
+    return "—" if value is None else format(value, spec)
 
 
-def format_targets(rows: list[dict]) -> str:
-    if not rows:
-        return ""
-    lines = ["### minigrad's targets (DESIGN.md), time ratios measured side by side", "",
-             "| workload | target | threads | minigrad × | met | minigrad.compile × |",
-             "|---|---|---:|---:|---|---:|"]
-    for row in rows:
-        met = {True: "yes", False: "**no**", None: "not measured"}[row["met"]]
-        lines.append(f"| {row['workload']} | {row['target']} | {row['threads']} "
-                     f"| {_fmt(row['ratio'], '.2f')} | {met} "
-                     f"| {_fmt(row['ratio_compiled'], '.2f')} |")
+def format_check(value) -> str:
+    """A loss with five decimals (as in the README's table); a tiny error as 1.2e-07."""
+    if value is None:
+        return "—"
+    return f"{value:.5f}" if value == 0 or 1e-3 <= abs(value) < 1e5 else f"{value:.3g}"
+
+
+def _fmt_load(load) -> str:
+    if not load or None in load:
+        return "unknown"
+    return f"{load[0]:.2f} / {load[1]:.2f}"
+
+
+def format_markdown(result: dict) -> str:
+    """The result as a Markdown table with a short header of what was measured.
+
+    Columns that no row fills (accuracy, derived metrics, step memory) are left out;
+    the first call is always shown, apart from the steady-state figures."""
+    env, run, cfg = result["environment"], result["run"], result["config"]
+    versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
+    check = result.get("check_label", "final loss")
+    rows = result["results"]
+    budget = f", at most {run['budget_s']:g} s of timed steps per config" \
+        if run.get("budget_s") else ""
+    lines = [
+        f"### {result['suite']}: {result['description']}",
+        "",
+        f"- {run['rounds']} rounds × {run['steps']} timed steps per framework "
+        f"(after {max(run['warmup'], 1)} untimed warm-up step(s), the first call among "
+        f"them{budget}), "
+        f"{run['threads']} thread(s), fresh process per framework per round",
+        f"- config: {', '.join(f'{k}={v}' for k, v in cfg.items())}",
+        f"- CPU: {env['cpu']} ({env['cpu_count']} logical cores), "
+        f"load average before/after: {_fmt_load(env.get('load_average'))}",
+        f"- {versions}",
+    ]
+    if result.get("stopped"):
+        lines.append("- **stopped before the end**: rows may hold fewer rounds")
+    metric_names = list(dict.fromkeys(k for r in rows for k in (r.get("metrics") or {})))
+    optional = [(name, None) for name in metric_names]
+    if any(r.get("accuracy") is not None for r in rows):
+        optional.insert(0, ("test accuracy", "accuracy"))
+    if any(r.get("memory_mb") is not None for r in rows):
+        optional.append(("step memory MB", "memory_mb"))
+    if result.get("report_rss"):
+        optional += [("import +MB", "import_mb"), ("run peak +MB", "run_peak_mb")]
+    head = ["framework", "median µs/step", "min µs", "max µs", f"× {LABELS['torch']} eager",
+            "× NumPy", "first call ms", check] + [name for name, _ in optional]
+    lines += ["", "| " + " | ".join(head) + " |",
+              "|---|" + "---:|" * (len(head) - 1)]
+    blanks = " |" * (len(head) - 1)
+    for r in rows:
+        if r.get("median_us") is None:
+            if r.get("skipped"):
+                reason = "skipped: " + r["skipped"].strip().splitlines()[-1][:100]
+            else:
+                reason = "failed: " + (r.get("error") or "no result").strip().splitlines()[-1][:80]
+            lines.append(f"| {r['label']} | {reason}{blanks}")
+            continue
+        first = r.get("first_call_ms_by_round") or [None]
+        cells = [r["label"], f"{r['median_us']:.1f}", f"{r['min_us']:.1f}", f"{r['max_us']:.1f}",
+                 format_value(r["ratio_to_torch"], ".2f"), format_value(r["ratio_to_numpy"], ".2f"),
+                 format_value(first[0], ".3g" if first[0] is None or first[0] < 100 else ".0f"),
+                 format_check(r["final_loss"])]
+        for name, key in optional:
+            if key is None:
+                value = (r.get("metrics") or {}).get(name)
+                cells.append(str(value) if isinstance(value, int) else format_value(value, ".3g"))
+            elif key == "accuracy":
+                cells.append("—" if r.get(key) is None else f"{100 * r[key]:.1f}%")
+            else:
+                cells.append(format_value(r.get(key), ".3g"))
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append(result.get("check_note", LOSS_NOTE))
+    lines.append("first call: the step's first call in round 1, before warm-up, with empty "
+                 "caches (tracing and compiling happen there); not part of the median.")
+    if any(key == "memory_mb" for _, key in optional):
+        lines.append("step memory: peak that one step allocates, as tracemalloc sees it "
+                     "(NumPy arrays and Python objects; — where the framework allocates "
+                     "outside it).")
+    if result.get("report_rss"):
+        lines.append("import +MB: resident memory the framework's import added; run peak "
+                     "+MB: peak resident memory of the run over the post-import baseline.")
     return "\n".join(lines)
+
+
+def default_filename(result: dict) -> str:
+    """``SUITE-tTHREADS-STAMP.json``, the file name ``save_json`` picks in a folder."""
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return f"{result['suite']}-t{result['run']['threads']}-{stamp}.json"
+
+
+def save_json(result: dict, out: str | os.PathLike = "bench-results") -> Path:
+    """Write ``result`` as JSON. ``out`` is a ``.json`` file or a directory (a
+    timestamped file name is chosen there). Returns the path written."""
+    out = Path(out)
+    path = out if out.suffix == ".json" else out / default_filename(result)
+    stem, n = path.stem, 1
+    while out.suffix != ".json" and path.exists():  # two runs within one second
+        n += 1
+        path = path.with_name(f"{stem}-{n}.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return path
 
 
 def environment(results: list[dict]) -> dict:
@@ -91,8 +152,6 @@ def environment(results: list[dict]) -> dict:
     for result in results:
         versions.update(result["environment"]["versions"])
         libraries.update(result["environment"].get("libraries", {}))
-    import platform
-
     return {"cpu": cpu_model(), "cpu_count": os.cpu_count(), "platform": platform.platform(),
             "versions": versions, "libraries": libraries}
 
@@ -110,6 +169,7 @@ def run_folder(out: str | os.PathLike, suites: list[str], quick: bool) -> Path:
 
 
 def save_run(folder: Path, record: dict) -> Path:
+    """Write a whole run's ``record`` as ``results.json`` in ``folder``."""
     path = folder / "results.json"
     path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return path

@@ -11,7 +11,7 @@ import json
 import sys
 from collections import defaultdict
 
-from lessons.bench.report import format_targets
+from lessons.bench.targets import format_targets
 
 
 def _us(value) -> str:

@@ -1,11 +1,11 @@
 """One framework, one round, in a fresh process: ``python -m lessons.bench.worker SPEC``.
 
-SPEC is the JSON written by ``harness.stream_worker``: one framework and a list of
+SPEC is the JSON written by ``runner.stream_worker``: one framework and a list of
 ``configs``, run one after the other (a single ``config`` works too). Each config's
 report goes to stdout, as soon as it is done, as one line starting with
 ``BENCH-RESULT `` and carrying its ``index`` (frameworks may print their own noise
 around it). A config that fails reports ``error``, one whose framework cannot run
-here reports ``unavailable`` (the builder raised ``harness.Unavailable``), and the
+here reports ``unavailable`` (the builder raised ``registry.Unavailable``), and the
 next one still runs.
 
 Per config, in this order: build the NumPy problem; import the framework's modules
@@ -27,7 +27,8 @@ import traceback
 import tracemalloc
 
 # lessons.bench imports nothing heavy, so no thread pool exists yet at this point
-from lessons.bench.harness import RESULT_MARKER, Unavailable, resolve, thread_env
+from lessons.bench.registry import Unavailable, resolve
+from lessons.bench.runner import RESULT_MARKER, thread_env
 
 
 def _versions() -> dict:
@@ -237,7 +238,7 @@ def main(spec: dict) -> None:
 if __name__ == "__main__":
     spec = json.loads(sys.argv[1])
     # Thread pools read these when NumPy/PyTorch/TensorFlow first load, so they must be
-    # set before ``run`` imports them. The harness already put them in our environment;
+    # set before ``run`` imports them. The runner already put them in our environment;
     # this covers a worker started by hand.
     os.environ.update(thread_env(spec["threads"]))
     os.environ.update(spec.get("env") or {})

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from lessons import bench
-from lessons.bench import harness, mlp, ops
+from lessons.bench import runner
+from lessons.bench.suites import mlp, ops
 
 ROOT = Path(__file__).resolve().parents[2]
 FRAMEWORKS = ["minigrad", "torch", "tf-eager", "tf-function", "numpy"]
@@ -186,11 +187,11 @@ def test_failing_framework_is_reported_not_raised():
         name="test-broken",
         description="one working and one broken contestant",
         frameworks={
-            "numpy": bench.Framework("NumPy by hand", "lessons.bench.mlp:build_numpy"),
+            "numpy": bench.Framework("NumPy by hand", "lessons.bench.suites.mlp:build_numpy"),
             "broken": bench.Framework("broken", "lessons.bench.no_such_module:build"),
         },
-        problem="lessons.bench.mlp:make_problem",
-        evaluate="lessons.bench.mlp:evaluate",
+        problem="lessons.bench.suites.mlp:make_problem",
+        evaluate="lessons.bench.suites.mlp:evaluate",
         config=dict(mlp.SUITE.config),
     )
     bench.register_suite(suite)
@@ -299,13 +300,13 @@ def test_evaluate_matches_torch_cross_entropy():
 
 def test_grid_runs_every_config_in_one_worker_per_framework(monkeypatch):
     starts = []
-    real = harness.stream_worker
+    real = runner.stream_worker
 
     def counting(spec, *args, **kwargs):
         starts.append((spec["framework"], [c["batch"] for c in spec["configs"]]))
         return real(spec, *args, **kwargs)
 
-    monkeypatch.setattr(harness, "stream_worker", counting)
+    monkeypatch.setattr(runner, "stream_worker", counting)
     events = []
     results = bench.run_grid("mlp", [{"batch": 16}, {"batch": 256}],
                              frameworks=["numpy", "minigrad"], progress=events.append, **TINY)

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from lessons import bench
-from lessons.bench import cnn, harness, matmul, memory, mlp, ops, report
+from lessons.bench import registry, report, targets
+from lessons.bench.suites import cnn, matmul, memory, mlp, ops
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -27,7 +28,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def build_unavailable(problem, threads):
-    raise harness.Unavailable("not on this machine, for the test")
+    raise bench.Unavailable("not on this machine, for the test")
 
 
 def make_size(config):
@@ -88,12 +89,12 @@ def test_ops_suite_reports_bandwidth_for_each_row():
 
 
 def test_ops_plan_covers_every_op_at_three_sizes_both_ways():
-    sections = harness.plan("ops", quick=False)
+    sections = bench.plan("ops", quick=False)
     configs = [c for s in sections for c in s.configs]
     assert {(c["op"], c["n"] ** 2, c["backward"]) for c in configs} == {
         (op, elements, backward) for op in ops.OPS for elements in (1, 1024, 1_000_000)
         for backward in (False, True)}
-    quick = harness.plan("ops", quick=True)
+    quick = bench.plan("ops", quick=True)
     assert len(quick) == 1 and len(quick[0].configs) == len(configs)
 
 
@@ -118,6 +119,11 @@ def test_matmul_suite_runs_and_checks_the_product():
         assert r["error"] is None, r["error"]
         assert r["final_loss"] < 1e-4
         assert r["metrics"]["GFLOP/s"] == pytest.approx(2 * 16**3 / (r["median_us"] * 1e3))
+    # run_grid adds the fraction of the measured peak: the faster framework sets it
+    rates = [r["metrics"]["GFLOP/s"] for r in result["results"]]
+    assert result["peak_gflops"] == max(rates)
+    assert sorted(r["metrics"]["of peak"] for r in result["results"]) == \
+        pytest.approx(sorted([min(rates) / max(rates), 1.0]))
     assert "openblas" in result["environment"]["libraries"]["numpy"].lower() or \
         result["environment"]["libraries"]["numpy"]
 
@@ -160,10 +166,10 @@ def test_mlp_plan_has_the_issue_workloads():
         c = {**mlp.SUITE.config, **c}
         return "-".join(map(str, mlp.layer_sizes(c["hidden"], c["inputs"], c["depth"]))), c["batch"]
 
-    found = [layers(c) for s in harness.plan("mlp") for c in s.configs]
+    found = [layers(c) for s in bench.plan("mlp") for c in s.configs]
     assert found == [("64-128-10", 64), ("784-128-10", 32), ("784-128-10", 128),
                      ("784-128-10", 1024), ("784-512-512-10", 1024)]
-    assert all(s.frameworks == mlp.ALL for s in harness.plan("mlp"))
+    assert all(s.frameworks == mlp.ALL for s in bench.plan("mlp"))
     # the default frameworks (what TimingBoard and the lesson run) stay the five
     assert list(mlp.SUITE.frameworks) == ["minigrad", "torch", "tf-eager", "tf-function", "numpy"]
 
@@ -172,9 +178,9 @@ def test_unavailable_framework_is_skipped_with_its_reason(monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(HERE))  # the worker imports this file
     suite = bench.register_suite(bench.Suite(
         name="test-unavailable", description="an unavailable contestant",
-        frameworks={"numpy": bench.Framework("NumPy by hand", "lessons.bench.mlp:build_numpy"),
+        frameworks={"numpy": bench.Framework("NumPy by hand", f"{mlp.__name__}:build_numpy"),
                     "gone": bench.Framework("gone", "test_bench_suites:build_unavailable")},
-        problem="lessons.bench.mlp:make_problem", evaluate="lessons.bench.mlp:evaluate",
+        problem=f"{mlp.__name__}:make_problem", evaluate=f"{mlp.__name__}:evaluate",
         config=dict(mlp.SUITE.config)))
     events = []
     result = bench.run_suite(suite, rounds=2, steps=1, warmup=0, progress=events.append)
@@ -316,7 +322,7 @@ def test_targets_by_hand():
         _result("mlp", {**digits, "batch": 32}, {"minigrad": 1.0, "torch": 1.0}),  # no target
         _result("cnn", cnn.SUITE.config, {"minigrad": 150.0, "torch": 100.0, "tf-eager": 150.0}),
     ]
-    rows = report.targets(results)
+    rows = targets.targets(results)
     # the table's order: 64-128-10 vs PyTorch, vs NumPy; 784-512-512-10 vs PyTorch; CNN vs
     # PyTorch; then each against TensorFlow eager
     assert [(r["workload"].split(",")[0], r["reference"]) for r in rows] == [
@@ -328,7 +334,7 @@ def test_targets_by_hand():
     assert [r["ratio"] for r in rows] == [pytest.approx(x) for x in ratios]
     assert [r["met"] for r in rows] == [True, False, False, True, True, False, False]
     assert rows[0]["ratio_compiled"] == pytest.approx(0.6) and rows[2]["ratio_compiled"] is None
-    table = report.format_targets(report.targets(results))
+    table = targets.format_targets(targets.targets(results))
     assert table.count("\n| ") == 1 + 7 and "**no**" in table
 
 
@@ -355,40 +361,47 @@ def test_gpu_without_module_or_gpu_is_a_one_line_skip():
 
 
 def test_all_names_every_suite():
-    from lessons.bench.__main__ import ALL
-
-    assert ALL == ["ops", "matmul", "mlp", "cnn", "memory", "gpu"]
-    assert set(ALL) <= set(bench.suite_names())
+    assert registry.BUILTIN_SUITES == ("ops", "matmul", "mlp", "cnn", "memory", "gpu")
+    assert set(registry.BUILTIN_SUITES) <= set(bench.suite_names())
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run([sys.executable, "-m", "lessons.bench", "all", "--list"],
                           capture_output=True, text=True, cwd=ROOT, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr
-    for name in ALL[:-1]:
+    for name in registry.BUILTIN_SUITES[:-1]:
         assert f"\n{name}: " in "\n" + proc.stdout
     assert "torch-compile" in proc.stdout and "(on request)" in proc.stdout
-    assert json.dumps(harness.plan("memory", quick=True)[0].configs) == "[{}]"
+    assert json.dumps(bench.plan("memory", quick=True)[0].configs) == "[{}]"
 
 
-def test_a_suite_that_measures_its_own_way_runs_from_the_command_line(monkeypatch, tmp_path,
-                                                                        capsys):
-    """The gpu suite is such a module: run(quick) -> dict, format_markdown(result)."""
-    import importlib.machinery
-    import types
+def test_the_gpu_suite_is_a_standalone_suite_in_the_registry():
+    suite = bench.get_suite("gpu")
+    assert isinstance(suite, bench.StandaloneSuite) and suite.name == "gpu"
+    assert bench.skip_reason("gpu") == suite.skip_reason()
+    with pytest.raises(TypeError, match="own way"):
+        bench.plan("gpu")
+    with pytest.raises(TypeError, match="own way"):
+        bench.run_grid("gpu")
 
+
+def test_a_suite_that_measures_its_own_way_runs_from_the_command_line(tmp_path, capsys):
+    """The gpu suite is such a suite: run(quick) -> dict, format_markdown(result)."""
     from lessons.bench.__main__ import main
 
-    module = types.ModuleType("fake_standalone_suite")
-    module.__spec__ = importlib.machinery.ModuleSpec("fake_standalone_suite", None)
-    module.run = lambda quick: {"suite": "fake", "quick": quick, "rows": [1, 2]}
-    module.format_markdown = lambda result: f"| fake | {len(result['rows'])} rows |"
-    monkeypatch.setitem(sys.modules, "fake_standalone_suite", module)
-    monkeypatch.setitem(harness._SUITE_MODULES, "fake", "fake_standalone_suite")
-    assert main(["fake", "--quick", "--out", str(tmp_path), "--progress", "none"]) == 0
+    bench.register_suite(bench.StandaloneSuite(
+        name="test-standalone", description="rows counted by hand",
+        run=lambda quick: {"suite": "fake", "quick": quick, "rows": [1, 2]},
+        format_markdown=lambda result: f"| fake | {len(result['rows'])} rows |"))
+    assert main(["test-standalone", "--quick", "--out", str(tmp_path), "--progress",
+                 "none"]) == 0
     assert "| fake | 2 rows |" in capsys.readouterr().out
-    (path,) = tmp_path.glob("*-fake-quick/results.json")
+    (path,) = tmp_path.glob("*-test-standalone-quick/results.json")
     saved = json.loads(path.read_text())
-    assert saved["other_suites"] == {"fake": {"suite": "fake", "quick": True, "rows": [1, 2]}}
+    assert saved["other_suites"] == {
+        "test-standalone": {"suite": "fake", "quick": True, "rows": [1, 2]}}
     assert saved["results"] == []
+    assert main(["test-standalone", "--list"]) == 0
+    assert "test-standalone: rows counted by hand (measured in its own way)" in \
+        capsys.readouterr().out
 
 
 def test_summary_condenses_a_run_for_the_docs():
@@ -396,9 +409,8 @@ def test_summary_condenses_a_run_for_the_docs():
 
     results = bench.run_grid("mlp", [{}], frameworks=["numpy", "minigrad"], **TINY)
     results += bench.run_grid("matmul", [{"n": 8}, {"n": 16}], frameworks=["numpy"], **TINY)
-    matmul.add_peak_fraction(results[1:])
     record = {"results": results, "duration_s": 60.0, "skipped": {"gpu": "no GPU here"},
-              "environment": report.environment(results), "targets": report.targets(results)}
+              "environment": report.environment(results), "targets": targets.targets(results)}
     text = summarize(record)
     assert "| NumPy by hand |" in text and "| minigrad |" in text
     assert "| of peak at N=16 |" in text and "| NumPy |" in text and "100% |" in text

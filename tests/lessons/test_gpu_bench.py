@@ -2,7 +2,7 @@
 its table shows the fractions the DESIGN.md targets are stated in."""
 import pytest
 
-from lessons.bench import gpu
+from lessons.bench.suites import gpu
 
 
 def test_without_a_gpu_it_skips_with_a_reason(capsys):

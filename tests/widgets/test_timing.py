@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from lessons import bench
-from lessons.bench import mlp
+from lessons.bench.suites import mlp
 from static_copies import pictures_in
 from widgets.drawing import on_card
 from widgets.timing import TimingBoard
@@ -49,11 +49,11 @@ def _broken_suite():
         name="test-board-broken",
         description="NumPy and a framework that cannot be imported",
         frameworks={
-            "numpy": bench.Framework("NumPy", "lessons.bench.ops:build_numpy"),
+            "numpy": bench.Framework("NumPy", "lessons.bench.suites.ops:build_numpy"),
             "broken": bench.Framework("broken", "lessons.bench.no_such_module:build"),
         },
-        problem="lessons.bench.ops:make_problem",
-        evaluate="lessons.bench.ops:evaluate",
+        problem="lessons.bench.suites.ops:make_problem",
+        evaluate="lessons.bench.suites.ops:evaluate",
         config={"op": "add", "n": 8, "requires_grad": False, "seed": 0},
     ))
 

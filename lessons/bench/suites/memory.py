@@ -18,15 +18,15 @@ usually with the import and the dataset folded in.
 
 from __future__ import annotations
 
-from lessons.bench import mlp
-from lessons.bench.harness import Framework, Section, Suite, register_suite, resolve
+from lessons.bench.registry import Framework, Section, Suite, register_suite
+from lessons.bench.suites import mlp
 
 
 def _epochs(build: str):
     """A builder whose step is one epoch of the ``mlp`` builder ``build``."""
 
     def builder(problem: mlp.Problem, threads: int):
-        step, export = resolve(f"lessons.bench.mlp:{build}")(problem, threads)
+        step, export = getattr(mlp, build)(problem, threads)
         per_epoch = len(problem.batches)
 
         def epoch():
@@ -58,6 +58,12 @@ def _framework(key: str) -> Framework:
     return Framework(fw.label, f"{__name__}:{build}", imports=fw.imports)
 
 
+def plan(quick: bool) -> list[Section]:
+    keys = list(SUITE.frameworks) + ([] if quick else list(SUITE.on_request))
+    lengths = {"rounds": 1, "steps": 1, "warmup": 1} if quick else None
+    return [Section("memory", [{}], keys, lengths)]
+
+
 SUITE = register_suite(
     Suite(
         name="memory",
@@ -67,20 +73,15 @@ SUITE = register_suite(
         frameworks={key: _framework(key) for key in ("numpy", "minigrad", "torch", "tf-eager",
                                                      "tf-function")},
         on_request={key: _framework(key) for key in ("minigrad-compile", "torch-compile")},
-        problem="lessons.bench.mlp:make_problem",
-        evaluate="lessons.bench.mlp:evaluate",
-        accuracy="lessons.bench.mlp:accuracy",
+        problem=f"{mlp.__name__}:make_problem",
+        evaluate=f"{mlp.__name__}:evaluate",
+        accuracy=f"{mlp.__name__}:accuracy",
         metrics=f"{__name__}:metrics",
         config={**mlp.SUITE.config, **mlp.DEEP, "batch": 128},
         # a step is an epoch: the first call is epoch 1, then `steps` timed epochs
         full={"rounds": 3, "steps": 2, "warmup": 1},
         quick={"rounds": 1, "steps": 1, "warmup": 1},
         report_rss=True,
+        plan=plan,
     )
 )
-
-
-def plan(quick: bool) -> list[Section]:
-    keys = list(SUITE.frameworks) + ([] if quick else list(SUITE.on_request))
-    lengths = {"rounds": 1, "steps": 1, "warmup": 1} if quick else None
-    return [Section("memory", [{}], keys, lengths)]

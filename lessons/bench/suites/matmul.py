@@ -12,8 +12,8 @@ than whose Python is.
 
 from __future__ import annotations
 
-from lessons.bench import ops
-from lessons.bench.harness import Framework, Section, Suite, register_suite
+from lessons.bench.registry import Framework, Section, Suite, register_suite
+from lessons.bench.suites import ops
 
 SIZES = (64, 128, 256, 512, 1024, 2048)
 
@@ -45,21 +45,27 @@ def add_peak_fraction(results: list[dict]) -> float | None:
     return peak
 
 
+def plan(quick: bool) -> list[Section]:
+    """N = 64 .. 2048 (to 1024 with --quick)."""
+    sizes = [n for n in SIZES if n <= 1024] if quick else list(SIZES)
+    return [Section("matmul", [{"n": n} for n in sizes])]
+
+
 SUITE = register_suite(
     Suite(
         name="matmul",
         description="matmul of {n}x{n} float32 matrices, CPU",
         frameworks={
-            "numpy": Framework("NumPy", "lessons.bench.ops:build_numpy"),
-            "minigrad": Framework("minigrad", "lessons.bench.ops:build_minigrad",
+            "numpy": Framework("NumPy", f"{ops.__name__}:build_numpy"),
+            "minigrad": Framework("minigrad", f"{ops.__name__}:build_minigrad",
                                   imports=("minigrad",)),
-            "torch": Framework("PyTorch eager", "lessons.bench.ops:build_torch",
+            "torch": Framework("PyTorch eager", f"{ops.__name__}:build_torch",
                                imports=("torch",)),
-            "tf-eager": Framework("TensorFlow eager", "lessons.bench.ops:build_tf_eager",
+            "tf-eager": Framework("TensorFlow eager", f"{ops.__name__}:build_tf_eager",
                                   imports=("tensorflow",)),
         },
         problem=f"{__name__}:make_problem",
-        evaluate="lessons.bench.ops:evaluate",
+        evaluate=f"{ops.__name__}:evaluate",
         metrics=f"{__name__}:metrics",
         config={"n": 512, "seed": 0},
         full={"rounds": 3, "steps": 50, "warmup": 2, "budget_s": 1.5},
@@ -67,11 +73,7 @@ SUITE = register_suite(
         check_label="max error vs float64",
         check_note="max error vs float64: largest absolute difference from the product "
         "in float64 NumPy (it grows with n: float32 sums of n products).",
+        plan=plan,
+        across_configs=add_peak_fraction,
     )
 )
-
-
-def plan(quick: bool) -> list[Section]:
-    """N = 64 .. 2048 (to 1024 with --quick)."""
-    sizes = [n for n in SIZES if n <= 1024] if quick else list(SIZES)
-    return [Section("matmul", [{"n": n} for n in sizes])]

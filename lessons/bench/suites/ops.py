@@ -31,14 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lessons.bench.harness import (
-    Framework,
-    Section,
-    Suite,
-    register_suite,
-    tensorflow_with_threads,
-    torch_with_threads,
-)
+from lessons.bench.registry import Framework, Section, Suite, register_suite
+from lessons.frameworks import tensorflow_with_threads, torch_with_threads
 
 OPS = ("add", "mul", "relu", "sum", "matmul", "softmax", "layer_norm", "gelu")
 BINARY = ("add", "mul", "matmul")
@@ -263,6 +257,20 @@ def build_tf_eager(problem: Problem, threads: int):
     return step, export
 
 
+# 1, about 1e3 and 1e6 elements per input: n x n with n = 1, 32, 1000
+SIDES = (1, 32, 1000)
+
+
+def plan(quick: bool) -> list[Section]:
+    """Every op at 1, 1024 and 1e6 elements, forward and forward + backward: one worker
+    per framework per round runs them all, so a framework is imported once a round."""
+    configs = [{"op": op, "n": n, "backward": backward}
+               for backward in (False, True) for op in OPS for n in SIDES]
+    lengths = {"rounds": 1, "steps": 10, "warmup": 2, "budget_s": 0.05} if quick else \
+        {"rounds": 3, "steps": 200, "warmup": 10, "budget_s": 0.3}
+    return [Section("ops", configs, ["numpy", "minigrad", "torch", "tf-eager"], lengths)]
+
+
 SUITE = register_suite(
     Suite(
         name="ops",
@@ -286,18 +294,6 @@ SUITE = register_suite(
         check_note="max error vs float64: largest absolute difference between the "
         "framework's result (and, with backward, the gradient of a) and the same "
         "operation in float64 NumPy.",
+        plan=plan,
     )
 )
-
-# 1, about 1e3 and 1e6 elements per input: n x n with n = 1, 32, 1000
-SIDES = (1, 32, 1000)
-
-
-def plan(quick: bool) -> list[Section]:
-    """Every op at 1, 1024 and 1e6 elements, forward and forward + backward: one worker
-    per framework per round runs them all, so a framework is imported once a round."""
-    configs = [{"op": op, "n": n, "backward": backward}
-               for backward in (False, True) for op in OPS for n in SIDES]
-    lengths = {"rounds": 1, "steps": 10, "warmup": 2, "budget_s": 0.05} if quick else \
-        {"rounds": 3, "steps": 200, "warmup": 10, "budget_s": 0.3}
-    return [Section("ops", configs, ["numpy", "minigrad", "torch", "tf-eager"], lengths)]

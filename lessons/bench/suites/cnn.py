@@ -20,15 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lessons.bench import mlp
-from lessons.bench.harness import (
-    Framework,
-    Section,
-    Suite,
-    register_suite,
-    tensorflow_with_threads,
-    torch_with_threads,
-)
+from lessons.bench.registry import Framework, Section, Suite, register_suite
+from lessons.bench.suites import mlp
+from lessons.frameworks import tensorflow_with_threads, torch_with_threads
 from lessons.training import keras_update
 
 SIDE, KERNEL, N_OUT = 8, 3, 10
@@ -173,6 +167,15 @@ def build_tf_function(problem: Problem, threads: int):
     return _build_tf(problem, threads, compiled=True)
 
 
+ALL = ["minigrad", "minigrad-compile", "torch", "torch-compile", "tf-eager", "tf-function"]
+
+
+def plan(quick: bool) -> list[Section]:
+    """The suite's config with every contestant (--quick: without torch.compile,
+    whose compiling alone takes longer than the rest of the suite)."""
+    return [Section("cnn", [{}], [k for k in ALL if not (quick and k == "torch-compile")])]
+
+
 SUITE = register_suite(
     Suite(
         name="cnn",
@@ -199,13 +202,6 @@ SUITE = register_suite(
         config={"batch": 64, "channels": 8, "lr": 0.1, "seed": 0},
         full={"rounds": 5, "steps": 100, "warmup": 20},
         quick={"rounds": 1, "steps": 10, "warmup": 3},
+        plan=plan,
     )
 )
-
-ALL = ["minigrad", "minigrad-compile", "torch", "torch-compile", "tf-eager", "tf-function"]
-
-
-def plan(quick: bool) -> list[Section]:
-    """The suite's config with every contestant (--quick: without torch.compile,
-    whose compiling alone takes longer than the rest of the suite)."""
-    return [Section("cnn", [{}], [k for k in ALL if not (quick and k == "torch-compile")])]

@@ -1,6 +1,6 @@
 """The ``gpu`` suite: minigrad's CUDA kernels measured against the GPU's own limits.
 
-    python -m lessons.bench gpu           # or: python -m lessons.bench.gpu [--quick]
+    python -m lessons.bench gpu           # or: python -m lessons.bench.suites.gpu [--quick]
 
 Needs CuPy and an NVIDIA GPU (PyTorch with CUDA for the MLP comparison); elsewhere it
 says why it skips. Every time is GPU time from CUDA events
@@ -31,6 +31,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from lessons.bench.registry import StandaloneSuite, register_suite
 
 LARGE = 64 * 2**20          # 64M elements
 QUICK_LARGE = 8 * 2**20
@@ -267,8 +269,18 @@ def format_markdown(result):
     return "\n".join(lines)
 
 
+SUITE = register_suite(StandaloneSuite(
+    name="gpu",
+    description="minigrad's CUDA kernels against the GPU's copy bandwidth, cuBLAS and "
+    "PyTorch CUDA",
+    run=run,
+    format_markdown=format_markdown,
+    skip_reason=skip_reason,
+))
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m lessons.bench.gpu",
+    parser = argparse.ArgumentParser(prog="python -m lessons.bench.suites.gpu",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="8M elements, fewer repeats")
     parser.add_argument("--out", default="bench-results", help="folder for the JSON result")

@@ -38,15 +38,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lessons.bench.harness import (
-    Framework,
-    Section,
-    Suite,
-    Unavailable,
-    register_suite,
-    tensorflow_with_threads,
-    torch_with_threads,
-)
+from lessons.bench.registry import Framework, Section, Suite, Unavailable, register_suite
+from lessons.frameworks import tensorflow_with_threads, torch_with_threads
 from lessons.training import keras_update
 
 N_OUT = 10
@@ -362,6 +355,29 @@ def describe(config: dict) -> str:
 TORCH = ("torch",)
 TF = ("tensorflow", "keras")
 MINIGRAD = ("minigrad",)
+
+# every contestant, in the order of the tables: minigrad's two modes, then PyTorch's,
+# TensorFlow's, and the NumPy floor
+ALL = ["minigrad", "minigrad-compile", "torch", "torch-compile", "tf-eager", "tf-function",
+       "numpy"]
+DIGITS_MLP = {}  # 64-128-10, the suite's own config
+WIDE_INPUT = {"inputs": 784, "hidden": 128}
+DEEP = {"inputs": 784, "hidden": 512, "depth": 2, "batch": 1024}
+
+
+def plan(quick: bool) -> list[Section]:
+    """``python -m lessons.bench mlp``: 64-128-10 on the digits at batch 64 (many short
+    steps: 5 rounds of 100); 784-128-10 at batches 32, 128 and 1024 and 784-512-512-10
+    at batch 1024 (3 rounds of 30, in one worker per framework per round)."""
+    if quick:  # the 784-512-512-10 model runs in the memory suite's smoke run
+        return [Section("mlp", [DIGITS_MLP], ALL, {"rounds": 1, "steps": 10, "warmup": 3})]
+    return [
+        Section("mlp", [DIGITS_MLP], ALL, {"rounds": 5, "steps": 100, "warmup": 20}),
+        Section("mlp", [{**WIDE_INPUT, "batch": b} for b in (32, 128, 1024)] + [DEEP], ALL,
+                {"rounds": 3, "steps": 30, "warmup": 5}),
+    ]
+
+
 SUITE = register_suite(
     Suite(
         name="mlp",
@@ -386,26 +402,6 @@ SUITE = register_suite(
         evaluate=f"{__name__}:evaluate",
         accuracy=f"{__name__}:accuracy",
         config={"hidden": 128, "batch": 64, "lr": 0.1, "seed": 0, "inputs": 64, "depth": 1},
+        plan=plan,
     )
 )
-
-# every contestant, in the order of the tables: minigrad's two modes, then PyTorch's,
-# TensorFlow's, and the NumPy floor
-ALL = ["minigrad", "minigrad-compile", "torch", "torch-compile", "tf-eager", "tf-function",
-       "numpy"]
-DIGITS_MLP = {}  # 64-128-10, the suite's own config
-WIDE_INPUT = {"inputs": 784, "hidden": 128}
-DEEP = {"inputs": 784, "hidden": 512, "depth": 2, "batch": 1024}
-
-
-def plan(quick: bool) -> list[Section]:
-    """``python -m lessons.bench mlp``: 64-128-10 on the digits at batch 64 (many short
-    steps: 5 rounds of 100); 784-128-10 at batches 32, 128 and 1024 and 784-512-512-10
-    at batch 1024 (3 rounds of 30, in one worker per framework per round)."""
-    if quick:  # the 784-512-512-10 model runs in the memory suite's smoke run
-        return [Section("mlp", [DIGITS_MLP], ALL, {"rounds": 1, "steps": 10, "warmup": 3})]
-    return [
-        Section("mlp", [DIGITS_MLP], ALL, {"rounds": 5, "steps": 100, "warmup": 20}),
-        Section("mlp", [{**WIDE_INPUT, "batch": b} for b in (32, 128, 1024)] + [DEEP], ALL,
-                {"rounds": 3, "steps": 30, "warmup": 5}),
-    ]
