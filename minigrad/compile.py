@@ -42,7 +42,7 @@ import warnings
 
 import numpy as np
 
-from . import autograd
+from . import autograd, export
 from .autograd import Op, Pick
 from .errors import CompileError
 from .ops.shape import CopySlices, GetItem
@@ -472,9 +472,9 @@ class Trace:
             if ref not in ids:
                 ids[ref] = f"t{len(ids)}"
                 flows = bool(self.grad_flows.get(ref, False))
-                nodes.append({"id": ids[ref], "kind": "tensor", "label": label,
-                              "shape": list(shape), "dtype": np.dtype(dtype).name, "role": role,
-                              "requires_grad": flows, "is_leaf": ref[0] != "op"})
+                nodes.append(export.tensor_node(
+                    ids[ref], label=label, shape=shape, dtype=np.dtype(dtype).name, role=role,
+                    requires_grad=flows, is_leaf=ref[0] != "op"))
             return ids[ref]
 
         def value(ref):
@@ -497,12 +497,12 @@ class Trace:
             if step is None:
                 continue
             oid = f"op{j}"
-            nodes.append({"id": oid, "kind": "op", "op": step.op, "label": step.op, "seq": j + 1,
-                          "saved_shapes": [], "freed": False})
+            nodes.append(export.op_node(oid, op=step.op, label=step.op, seq=j + 1,
+                                        saved_shapes=[], freed=False))
             for r in step.inputs:
                 if r[0] != "py":
-                    edges.append({"source": value(r), "target": oid})
-            edges.append({"source": oid, "target": value(("op", j))})
+                    edges.append(export.edge(value(r), oid))
+            edges.append(export.edge(oid, value(("op", j))))
         for r in self.outputs:
             value(r)
         return {"nodes": nodes, "edges": edges, "framework": "minigrad"}

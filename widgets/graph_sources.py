@@ -1,9 +1,9 @@
 """Computation graphs from minigrad, PyTorch and TensorFlow, as one kind of plain data.
 
 Every source becomes {"nodes": [...], "edges": [...], "framework": ..., "note": ...} in
-the format of `minigrad.graph()`: op nodes ({"kind": "op", "op", "label"}) and tensor
-nodes ({"kind": "tensor", "shape", "dtype", "role"}), edges in the direction of the
-forward pass. What each framework keeps differs, and the graphs show it:
+the schema of `minigrad.export` (tensor nodes, op nodes and edges in the direction of
+the forward pass), "framework" being its key in `lessons.frameworks` ("minigrad",
+"torch" or "tensorflow"). What each framework keeps differs, and the graphs show it:
 
 - minigrad keeps every tensor and op of the forward pass (its tape).
 - PyTorch keeps backward functions (`grad_fn`), the leaves they end in, and the tensors
@@ -13,10 +13,9 @@ forward pass. What each framework keeps differs, and the graphs show it:
 """
 import re
 
-import numpy as np
-
 import minigrad
 from minigrad.compile import Trace as _Trace
+from minigrad.export import edge, op_node, summarize, tensor_node
 
 
 class GraphSourceError(ValueError):
@@ -106,28 +105,28 @@ def from_torch(tensor, names=None):
             return nid
         nid = f"op{len(nodes)}"
         seen[id(fn)] = nid
-        nodes.append({"id": nid, "kind": "op", "op": short_op_name(fn.name()),
-                      "label": fn.name(), "saved": _saved_tensors(fn)})
+        # what the op saved is recorded per tensor, in `saved`
+        nodes.append(op_node(nid, op=short_op_name(fn.name()), label=fn.name(), seq=None,
+                             saved_shapes=None, freed=None, saved=_saved_tensors(fn)))
         for child, _ in fn.next_functions:
             if child is not None:
-                edges.append({"source": visit(child), "target": nid})
+                edges.append(edge(visit(child), nid))
         return nid
 
-    edges.append({"source": visit(tensor.grad_fn), "target": out_id})
+    edges.append(edge(visit(tensor.grad_fn), out_id))
     graph = {"nodes": nodes, "edges": edges}
     _group_by_parameters(graph, names)
-    return {**graph, "framework": "pytorch",
+    return {**graph, "framework": "torch",
             "note": "PyTorch's autograd graph: backward functions and the leaves they "
                     "end in; intermediate results are not kept, only what each op saved."}
 
 
 def _torch_tensor_node(nid, t, role, label):
-    return {"id": nid, "kind": "tensor", "label": label, "shape": list(t.shape),
-            "dtype": str(t.dtype).replace("torch.", ""), "role": role,
-            "requires_grad": bool(t.requires_grad), "is_leaf": bool(t.is_leaf),
-            "value": _summary(t.detach().cpu().numpy()),
-            "grad": (_summary(t.grad.detach().cpu().numpy())
-                     if t.is_leaf and t.grad is not None else None)}
+    grad = t.grad if t.is_leaf else None
+    return tensor_node(nid, label=label, shape=t.shape, dtype=str(t.dtype).replace("torch.", ""),
+                       role=role, requires_grad=bool(t.requires_grad), is_leaf=bool(t.is_leaf),
+                       value=summarize(t.detach().cpu().numpy()),
+                       grad=None if grad is None else summarize(grad.detach().cpu().numpy()))
 
 
 def _saved_tensors(fn):
@@ -187,26 +186,26 @@ def from_tensorflow(fn, *example_inputs):
             is_variable = op.name in captured
             shape = out.shape.as_list() if out.shape.rank is not None else []
             dtype = "resource" if out.dtype == tf.resource else out.dtype.name
-            nodes.append({"id": op.name, "kind": "tensor", "group": group,
-                          "label": captured[op.name] if is_variable else op.name,
-                          "role": "parameter" if is_variable else "input",
-                          "shape": shape, "dtype": dtype})
+            nodes.append(tensor_node(op.name, label=captured[op.name] if is_variable else op.name,
+                                     shape=shape, dtype=dtype,
+                                     role="parameter" if is_variable else "input",
+                                     requires_grad=None, is_leaf=True, group=group))
         else:
-            nodes.append({"id": op.name, "kind": "op", "op": op.type, "label": op.type,
-                          "group": group})
+            nodes.append(op_node(op.name, op=op.type, label=op.type, seq=None, saved_shapes=None,
+                                 freed=None, group=group))
         kept[op.name] = op.name
         for inp in op.inputs:
             source = producer(inp)
             if source is not None:
-                edges.append({"source": source, "target": op.name})
+                edges.append(edge(source, op.name))
     for i, out in enumerate(concrete.outputs):
         oid = f"output{i}"
-        nodes.append({"id": oid, "kind": "tensor", "label": "", "role": "output",
-                      "shape": out.shape.as_list() if out.shape.rank is not None else [],
-                      "dtype": out.dtype.name})
+        nodes.append(tensor_node(oid, label="", role="output",
+                                 shape=out.shape.as_list() if out.shape.rank is not None else [],
+                                 dtype=out.dtype.name, requires_grad=None, is_leaf=False))
         source = producer(out)
         if source is not None:
-            edges.append({"source": source, "target": oid})
+            edges.append(edge(source, oid))
     return {"nodes": nodes, "edges": _unique(edges), "framework": "tensorflow",
             "note": "TensorFlow's traced graph: tf.function ran the Python code once and "
                     "recorded every low-level op before anything was computed."}
@@ -221,8 +220,8 @@ def _group_by_parameters(graph, names):
     if not names:
         return
     by_id = {n["id"]: n for n in graph["nodes"]}
-    for edge in graph["edges"]:
-        source, target = by_id[edge["source"]], by_id[edge["target"]]
+    for e in graph["edges"]:
+        source, target = by_id[e["source"]], by_id[e["target"]]
         label = source.get("label") or ""
         if source["kind"] == "tensor" and target["kind"] == "op" and "." in label:
             group = label.rsplit(".", 1)[0]
@@ -251,10 +250,10 @@ def collapse_groups(graph):
         new_id[n["id"]] = gid
         if gid not in {m["id"] for m in nodes}:
             ops = [m["op"] for m in members[group] if m["kind"] == "op"]
-            nodes.append({"id": gid, "kind": "op", "op": "layer",
-                          "label": group.split("/")[-1], "collapsed": ops,
-                          "detail": f"{len(members[group])} nodes: " + ", ".join(ops)})
-    edges = [{"source": new_id[e["source"]], "target": new_id[e["target"]]}
+            nodes.append(op_node(gid, op="layer", label=group.split("/")[-1], seq=None,
+                                 saved_shapes=None, freed=None, collapsed=ops,
+                                 detail=f"{len(members[group])} nodes: " + ", ".join(ops)))
+    edges = [edge(new_id[e["source"]], new_id[e["target"]])
              for e in graph["edges"] if new_id[e["source"]] != new_id[e["target"]]]
     return {**graph, "nodes": nodes, "edges": _unique(edges)}
 
@@ -267,7 +266,3 @@ def _unique(edges):
             seen.add(key)
             out.append(e)
     return out
-
-
-def _summary(array):
-    return minigrad.export.summarize(np.asarray(array))

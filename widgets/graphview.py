@@ -24,8 +24,9 @@ import ipywidgets
 import traitlets
 
 import minigrad
+from lessons.frameworks import LABELS
 from minigrad.autograd import observe
-from minigrad.export import summarize
+from minigrad.export import edge, op_node, saved_shapes, summarize, tensor_node
 
 from .drawing import on_card, render_svg, svg_image, with_static_copy
 from .graph_sources import GraphSourceError, graph_of
@@ -94,7 +95,8 @@ class GraphView(anywidget.AnyWidget):
         if self.graph is None:
             return f"GraphView({self.message or 'empty'})"
         ops, tensors = self.counts
-        return (f"GraphView({self.graph.get('framework', '?')} graph: {ops} ops, "
+        framework = self.graph.get("framework")
+        return (f"GraphView({LABELS.get(framework, framework or '?')} graph: {ops} ops, "
                 f"{tensors} tensors)")
 
     def _repr_svg_(self):
@@ -201,23 +203,26 @@ class _LiveRecorder:
         self.tensors.append(t)
         role = ("intermediate" if t.grad_fn is not None
                 else "parameter" if t.requires_grad else "input")
-        self.nodes.append({"id": nid, "kind": "tensor", "label": "", "role": role,
-                           "shape": list(t.shape), "dtype": t.dtype.name,
-                           "value": summarize(t.data), "grad": None})
+        self.nodes.append(tensor_node(nid, label="", shape=t.shape, dtype=t.dtype.name, role=role,
+                                      requires_grad=bool(t.requires_grad),
+                                      is_leaf=t.grad_fn is None, value=summarize(t.data),
+                                      grad=None))
         return nid
 
     def __call__(self, event):
         if event.node is None:
             return                    # nothing was recorded (no_grad, or no grad needed)
         if event.phase == "forward":
+            node = event.node
             oid = f"op{len(self.op_ids)}"
-            self.op_ids[id(event.node)] = oid
-            self.nodes.append({"id": oid, "kind": "op", "op": event.op,
-                               "label": event.node.name(), "seq": event.node.seq})
+            self.op_ids[id(node)] = oid
+            self.nodes.append(op_node(oid, op=event.op, label=node.name(), seq=node.seq,
+                                      saved_shapes=saved_shapes(node),
+                                      freed=node.saved_shapes is None))
             for x in event.inputs:
                 if isinstance(x, minigrad.Tensor):
-                    self.edges.append({"source": self._tensor(x), "target": oid})
-            self.edges.append({"source": oid, "target": self._tensor(event.output)})
+                    self.edges.append(edge(self._tensor(x), oid))
+            self.edges.append(edge(oid, self._tensor(event.output)))
             self.last_output = event.output
             self._draw(highlight=oid)
         else:

@@ -17,12 +17,10 @@ import numpy as np
 
 import minigrad
 from minigrad.autograd import observe
+from minigrad.export import summarize
 
 from .drawing import with_static_copy
 from .graphview import GraphView
-
-FULL_UP_TO = 24          # tensors with at most this many elements are shown in full
-HISTOGRAM_BINS = 12
 
 
 class Step:
@@ -30,30 +28,11 @@ class Step:
 
     def __init__(self, phase, op, node_id, values, nonfinite=None):
         self.phase, self.op, self.node_id = phase, op, node_id
-        self.values = values              # list of (label, description dict)
+        self.values = values              # list of (label, `summarize` dict)
         self.nonfinite = nonfinite        # None, or a sentence saying what went wrong
 
     def __repr__(self):
         return f"Step({self.phase} {self.op})"
-
-
-def describe(array):
-    """A small tensor in full; a large one as shape, min/max/mean and a histogram."""
-    a = np.asarray(array.get() if hasattr(array, "get") else array)
-    info = {"shape": list(a.shape), "dtype": str(a.dtype)}
-    if a.size <= FULL_UP_TO:
-        info["values"] = a.tolist()
-    if a.dtype.kind == "f":
-        finite = a[np.isfinite(a)]
-    else:                                  # a mask's histogram counts its False and True
-        finite = a.astype(np.int64) if a.dtype.kind == "b" else a
-    if finite.size:
-        info.update(min=float(finite.min()), max=float(finite.max()), mean=float(finite.mean()))
-        if a.size > FULL_UP_TO:
-            info["histogram"] = np.histogram(finite, bins=HISTOGRAM_BINS)[0].tolist()
-    if a.dtype.kind == "f":
-        info["nan"], info["inf"] = int(np.isnan(a).sum()), int(np.isinf(a).sum())
-    return info
 
 
 def _hint(op, index, inputs):
@@ -147,14 +126,14 @@ class Stepper:
         arrays = [x.data if isinstance(x, minigrad.Tensor) else x for x in event.inputs]
         tensors = [(i, a) for i, a in enumerate(arrays) if isinstance(a, np.ndarray)]
         if event.phase == "forward":
-            values = [(f"input {i}", describe(a)) for i, a in tensors]
-            values.append(("output", describe(event.output.data)))
+            values = [(f"input {i}", summarize(a)) for i, a in tensors]
+            values.append(("output", summarize(event.output.data)))
             return seq, Step("forward", event.op, None, values,
                              _nonfinite(event.op, arrays, event.output.data))
-        values = [("gradient in", describe(event.grad_output))]
+        values = [("gradient in", summarize(event.grad_output))]
         for i, g in enumerate(event.grad_inputs):
             if g is not None:
-                values.append((f"gradient to input {i}", describe(g)))
+                values.append((f"gradient to input {i}", summarize(g)))
         return seq, Step("backward", event.op, None, values, _nonfinite_gradient(event.op, values))
 
     @classmethod
@@ -173,8 +152,8 @@ class Stepper:
         def on_forward(name):
             def hook(module, args, output):
                 ins, out = arrays(args), output.detach().cpu().numpy()
-                values = [(f"input {i}", describe(a)) for i, a in enumerate(ins)]
-                values.append(("output", describe(out)))
+                values = [(f"input {i}", summarize(a)) for i, a in enumerate(ins)]
+                values.append(("output", summarize(out)))
                 label = f"{name} ({type(module).__name__})"
                 stepper.steps.append(Step("forward", label, "group:" + name, values,
                                           _nonfinite(type(module).__name__.lower(), ins, out)))
@@ -183,10 +162,10 @@ class Stepper:
         def on_backward(name):
             def hook(module, grad_input, grad_output):
                 values = [
-                    (f"gradient in {i}", describe(g)) for i, g in enumerate(arrays(grad_output))
+                    (f"gradient in {i}", summarize(g)) for i, g in enumerate(arrays(grad_output))
                 ]
                 values += [
-                    (f"gradient to input {i}", describe(g))
+                    (f"gradient to input {i}", summarize(g))
                     for i, g in enumerate(arrays(grad_input))
                 ]
                 label = f"{name} ({type(module).__name__})"
@@ -290,8 +269,8 @@ class Stepper:
         done = {s.node_id for s in self.steps[:self.position + 1] if s.phase == "backward"}
         reached = {e["source"] for e in graph["edges"] if e["target"] in done} | \
                   {e["target"] for e in graph["edges"] if e["source"] in done}
-        nodes = [n if n["id"] in reached or "grad" not in n
-                 else {k: v for k, v in n.items() if k != "grad"} for n in graph["nodes"]]
+        nodes = [n if n["id"] in reached or not n.get("grad") else {**n, "grad": None}
+                 for n in graph["nodes"]]
         return {**graph, "nodes": nodes}
 
     def _sync(self):
@@ -367,13 +346,17 @@ class Stepper:
 
 
 def _describe_html(info):
+    """A `summarize` dict as the details table shows it: the values of a small array, or
+    the statistics of its finite values and a histogram of a large one."""
     head = f"{'×'.join(map(str, info['shape'])) or 'scalar'} {info['dtype']}"
-    if "values" in info:
-        shown = np.array2string(np.asarray(info["values"]), precision=4, separator=", ")
+    if "data" in info:
+        shown = np.array2string(np.asarray(info["data"]), precision=4, separator=", ")
         return f"{escape(head)}<br><code>{escape(shown)}</code>"
     parts = [head]
-    if "min" in info:
-        parts.append(f"min {info['min']:.4g} · max {info['max']:.4g} · mean {info['mean']:.4g}")
+    if info["numel"] > info.get("nan", 0) + info.get("inf", 0):      # some are finite
+        stats = info.get("finite", info)
+        parts.append(f"min {stats['min']:.4g} · max {stats['max']:.4g} · "
+                     f"mean {stats['mean']:.4g}")
     if info.get("nan") or info.get("inf"):
         parts.append(f"{info.get('nan', 0)} NaN · {info.get('inf', 0)} Inf")
     html = "<br>".join(escape(p) for p in parts)

@@ -124,7 +124,7 @@ x = minigrad.tensor([1.0, 2.0], requires_grad=True)
     assert repr(result) == f"{result.comparison!r}\n{result.graphs!r}"
     views = result.graphs.views
     assert [v.title for v in views] == ["PyTorch", "TensorFlow", "minigrad"]
-    assert [v.graph["framework"] for v in views] == ["pytorch", "tensorflow", "minigrad"]
+    assert [v.graph["framework"] for v in views] == ["torch", "tensorflow", "minigrad"]
     ops = [{n["op"] for n in v.graph["nodes"] if n["kind"] == "op"} for v in views]
     assert ops[0] == {"mul", "sum"} and ops[2] == {"mul", "sum"} and "Mul" in ops[1]
     bundle = result._repr_mimebundle_()

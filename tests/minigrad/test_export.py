@@ -4,9 +4,11 @@ Checked loosely: node/edge structure, number of op nodes, shapes and dtypes."""
 import json
 
 import numpy as np
+import pytest
 
 import minigrad as mg
 from mgtest import randn
+from minigrad.export import edge, op_node, summarize, tensor_node
 
 
 def _is_op(node):
@@ -136,3 +138,55 @@ def test_op_nodes_are_numbered_in_the_order_the_ops_ran():
     y = ((x * 2).exp() + x).sum()
     ops = [n for n in mg.graph(y)["nodes"] if n["kind"] == "op"]
     assert [n["op"] for n in sorted(ops, key=lambda n: n["seq"])] == ["mul", "exp", "add", "sum"]
+
+
+def test_tensor_and_op_nodes_have_the_keys_of_their_kind_and_refuse_others():
+    t = tensor_node("t0", label="w", shape=(3, 2), dtype="float32", role="parameter",
+                    requires_grad=True, is_leaf=True, grad=None)
+    assert t == {"id": "t0", "kind": "tensor", "label": "w", "shape": [3, 2],
+                 "dtype": "float32", "role": "parameter", "requires_grad": True,
+                 "is_leaf": True, "grad": None}
+    op = op_node("op0", op="add", label="AddBackward", seq=4, saved_shapes=[], freed=False)
+    assert set(op) == {"id", "kind", "op", "label", "seq", "saved_shapes", "freed"}
+    assert edge("t0", "op0") == {"source": "t0", "target": "op0"}
+    with pytest.raises(TypeError, match="no key 'weight'"):
+        op_node("op0", op="add", label="", seq=1, saved_shapes=[], freed=False, weight=2)
+    with pytest.raises(ValueError, match="'leaf'"):
+        tensor_node("t0", label="", shape=(), dtype="float32", role="leaf",
+                    requires_grad=False, is_leaf=True)
+
+
+def test_a_small_array_is_summarized_with_all_its_values():
+    a = randn(4, 6, seed=4).astype(np.float32)
+    s = summarize(a)
+    assert s["shape"] == [4, 6] and s["dtype"] == "float32" and s["numel"] == 24
+    np.testing.assert_array_equal(s["data"], a)
+    assert "histogram" not in s and "finite" not in s and s["nan"] == s["inf"] == 0
+    np.testing.assert_allclose([s["min"], s["max"], s["mean"]],
+                               [a.min(), a.max(), a.astype(np.float64).mean()])
+
+
+def test_a_large_array_with_nan_and_inf_is_summarized_with_its_finite_values_apart():
+    a = randn(5, 6, seed=5)
+    a[0, 0], a[1, 1], a[2, 2] = np.nan, np.inf, -np.inf
+    s = summarize(a)
+    finite = a[np.isfinite(a)]
+    assert "data" not in s and (s["nan"], s["inf"]) == (1, 2)
+    assert np.isnan([s["min"], s["max"], s["mean"]]).all()      # as NumPy has it
+    assert (s["finite"]["min"], s["finite"]["max"]) == (finite.min(), finite.max())
+    np.testing.assert_allclose(s["finite"]["mean"], finite.mean())
+    assert s["histogram"] == np.histogram(finite, bins=12)[0].tolist()
+    a[0, 0] = 0.0
+    s = summarize(a)
+    assert (s["min"], s["max"], s["nan"]) == (-np.inf, np.inf, 0)
+
+
+def test_summaries_of_masks_empty_and_non_finite_arrays():
+    mask = summarize(np.arange(30) % 3 == 0)
+    assert (mask["min"], mask["max"], mask["mean"]) == (0.0, 1.0, 1 / 3)
+    assert "nan" not in mask and sum(mask["histogram"]) == 30
+    assert summarize(np.zeros((0, 3))) == {"shape": [0, 3], "dtype": "float64", "numel": 0,
+                                           "nan": 0, "inf": 0, "data": []}
+    nan = summarize(np.full(3, np.nan, np.float32))
+    assert np.isnan([nan["min"], nan["max"], nan["mean"]]).all()
+    assert nan["nan"] == 3 and "finite" not in nan

@@ -5,6 +5,8 @@ import pytest
 import torch
 
 import minigrad as mg
+from lessons.frameworks import KEYS
+from widgets import GraphView
 from widgets.graph_sources import GraphSourceError, collapse_groups, graph_of, short_op_name
 
 
@@ -147,3 +149,73 @@ def test_a_graph_in_plain_data_is_drawn_as_it_is():
     data = mg.graph((x * 2).sum())
     graph = graph_of(data)
     assert graph["nodes"] == data["nodes"] and graph["edges"] == data["edges"]
+
+
+# The schema of minigrad.export, written out: the keys every node of a kind has, and those
+# a producer may add.
+TENSOR_KEYS = {"id", "kind", "label", "shape", "dtype", "role", "requires_grad", "is_leaf"}
+TENSOR_EXTRAS = {"value", "grad", "group"}
+OP_KEYS = {"id", "kind", "op", "label", "seq", "saved_shapes", "freed"}
+OP_EXTRAS = {"group", "saved", "collapsed", "detail"}
+
+
+def schema_problems(graph):
+    """Each node whose keys are not those of its kind in the schema, with what is wrong."""
+    problems = []
+    for n in graph["nodes"]:
+        required, extras = (TENSOR_KEYS, TENSOR_EXTRAS) if n["kind"] == "tensor" \
+            else (OP_KEYS, OP_EXTRAS)
+        missing, unknown = required - n.keys(), n.keys() - required - extras
+        if missing or unknown:
+            problems.append((n["id"], sorted(missing), sorted(unknown)))
+    problems += [e for e in graph["edges"] if set(e) != {"source", "target"}]
+    return problems
+
+
+def _producers(keras_fn):
+    """Every way a graph is made, each as (name, graph)."""
+    mg.manual_seed(0)
+    model = mg.nn.Sequential(mg.nn.Linear(3, 4), mg.nn.Tanh(), mg.nn.Linear(4, 2))
+    X = mg.randn(5, 3)
+    loss = model(X).relu().sum()
+    loss.backward()
+    compiled = mg.compile(lambda x: model(x).relu().sum())
+    compiled(X)
+    with GraphView.live() as live:
+        (model(X) ** 2).mean().backward()
+    torch_model, torch_loss = _torch_mlp()
+    torch_loss.backward()
+    fn, x = keras_fn
+    return [
+        ("minigrad.graph", mg.graph(loss, names=dict(model.named_parameters()))),
+        ("minigrad.graph without values", mg.graph(loss, values=False, grads=False)),
+        ("Trace.graph", compiled.traces[0].graph()),
+        ("live", live.graph),
+        ("minigrad source, by layer", graph_of(loss, model=model, collapse=True)),
+        ("torch", graph_of(torch_loss, model=torch_model)),
+        ("torch, by layer", graph_of(torch_loss, model=torch_model, collapse=True)),
+        ("tensorflow", graph_of(fn, x)),
+        ("tensorflow, by layer", graph_of(fn, x, collapse=True)),
+    ]
+
+
+def test_every_producer_makes_nodes_with_the_keys_of_the_schema(keras_fn):
+    produced = _producers(keras_fn)
+    for name, graph in produced:
+        kinds = {n["kind"] for n in graph["nodes"]}
+        assert kinds == {"tensor", "op"}, name
+        assert schema_problems(graph) == [], name
+    assert schema_problems({"nodes": [{"id": "x", "kind": "op", "op": "add", "label": "",
+                                       "seq": 1, "saved_shapes": [], "weight": 2}],
+                            "edges": [{"source": "x", "target": "x", "to": "x"}]}) == [
+        ("x", ["freed"], ["weight"]), {"source": "x", "target": "x", "to": "x"}]
+
+
+def test_every_source_names_its_framework_by_its_key(keras_fn):
+    mg_loss = (mg.ones(2, requires_grad=True) * 2).sum()
+    _, torch_loss = _torch_mlp()
+    fn, x = keras_fn
+    frameworks = [graph_of(source, *args)["framework"]
+                  for source, *args in [(mg_loss,), (torch_loss,), (fn, x)]]
+    assert frameworks == ["minigrad", "torch", "tensorflow"]
+    assert set(frameworks) <= set(KEYS)

@@ -79,7 +79,9 @@ def test_side_by_side_shows_one_titled_view_per_framework():
     xt = torch.tensor([1.0, 2.0], requires_grad=True)
     box = GraphView.side_by_side(pytorch=(xt * xt).sum(), minigrad=(xm * xm).sum())
     assert [v.title for v in box.views] == ["pytorch", "minigrad"]
-    assert [v.graph["framework"] for v in box.views] == ["pytorch", "minigrad"]
+    assert [v.graph["framework"] for v in box.views] == ["torch", "minigrad"]
+    assert repr(box) == ("SideBySide(GraphView(PyTorch graph: 2 ops, 2 tensors), "
+                         "GraphView(minigrad graph: 2 ops, 3 tensors))")
     assert all(v.counts[0] == 2 for v in box.views)        # mul and sum in both
     bundle = box._repr_mimebundle_()
     html = (bundle[0] if isinstance(bundle, tuple) else bundle)["text/html"]

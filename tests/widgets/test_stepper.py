@@ -30,11 +30,11 @@ def test_steps_are_the_forward_ops_then_the_backward_ops_in_reverse(tiny):
 def test_the_values_shown_are_the_values_computed(tiny):
     X, W, _, w, stepper = tiny
     tanh = dict(stepper.run_to("tanh").values)
-    np.testing.assert_allclose(tanh["input 0"]["values"], X @ W, rtol=1e-6)
-    np.testing.assert_allclose(tanh["output"]["values"], np.tanh(X @ W), rtol=1e-6)
+    np.testing.assert_allclose(tanh["input 0"]["data"], X @ W, rtol=1e-6)
+    np.testing.assert_allclose(tanh["output"]["data"], np.tanh(X @ W), rtol=1e-6)
     back = dict(stepper.run_to_end().values)
     expected_dw = X.T @ (1 - np.tanh(X @ W) ** 2)
-    np.testing.assert_allclose(back["gradient to input 1"]["values"], expected_dw, rtol=1e-6)
+    np.testing.assert_allclose(back["gradient to input 1"]["data"], expected_dw, rtol=1e-6)
     np.testing.assert_allclose(w.grad.numpy(), expected_dw, rtol=1e-6)
 
 
@@ -100,7 +100,7 @@ def test_pytorch_models_step_through_module_hooks():
     assert [(s.phase, s.op) for s in stepper.steps] == [
         ("forward", "0 (Linear)"), ("forward", "1 (ReLU)"), ("forward", "2 (Linear)"),
         ("backward", "2 (Linear)"), ("backward", "1 (ReLU)"), ("backward", "0 (Linear)")]
-    relu_out = dict(stepper.steps[1].values)["output"]["values"]
+    relu_out = dict(stepper.steps[1].values)["output"]["data"]
     with torch.no_grad():
         expected = torch.relu(model[0](X)).numpy()
     np.testing.assert_allclose(relu_out, expected, rtol=1e-6)
@@ -172,3 +172,14 @@ def test_the_stepper_carries_a_static_copy_of_its_picture_and_details(tiny):
     assert data["text/html"] == stepper.view.static_html() + stepper.details_html()
     [(_, svg)] = pictures_in(data["text/html"])
     assert svg == stepper.view.static_svg()
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero encountered in log:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:invalid value encountered in log:RuntimeWarning")
+def test_a_large_result_with_nan_and_inf_shows_the_statistics_of_its_finite_values():
+    v = mg.tensor(np.r_[np.arange(29.0), -1.0], requires_grad=True)       # log: -inf, NaN
+    stepper = Stepper(lambda: v.log().sum(), backward=False)
+    assert stepper.current.op == "log"
+    html = stepper.details_html()
+    assert f"min 0 · max {np.log(28):.4g} · mean {np.log(np.arange(1, 29)).mean():.4g}" in html
+    assert "1 NaN · 1 Inf" in html
