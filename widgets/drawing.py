@@ -92,9 +92,9 @@ def _notes(node, values):
     notes = []
     if node["kind"] != "tensor":
         return notes
-    if values and node.get("value", {}).get("numel"):
+    if values and (node.get("value") or {}).get("numel"):
         notes.append(f"mean {_fmt(node['value']['mean'])}")
-    if node.get("grad"):
+    if (node.get("grad") or {}).get("numel"):
         g = node["grad"]
         notes.append(f"∇ max|g| {_fmt(max(abs(g['min']), abs(g['max'])))}")
     return notes

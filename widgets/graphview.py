@@ -191,6 +191,7 @@ class _LiveRecorder:
         self.nodes, self.edges = [], []
         self.tensor_ids = {}        # id(tensor) -> node id
         self.op_ids = {}            # id(grad_fn) -> node id
+        self.grad_fns = {}          # node id -> grad_fn, to read what backward freed
         self.tensors = []           # keep the tensors alive so their ids stay unique
         self.last_output = None
         self.last_draw = 0.0
@@ -216,6 +217,7 @@ class _LiveRecorder:
             node = event.node
             oid = f"op{len(self.op_ids)}"
             self.op_ids[id(node)] = oid
+            self.grad_fns[oid] = node
             self.nodes.append(op_node(oid, op=event.op, label=node.name(), seq=node.seq,
                                       saved_shapes=saved_shapes(node),
                                       freed=node.saved_shapes is None))
@@ -253,6 +255,10 @@ class _LiveRecorder:
             for n in self.nodes:
                 if n["id"] == last:
                     n["role"] = "output"
+        for n in self.nodes:        # a backward() inside the block freed what ops saved
+            if n["id"] in self.grad_fns:
+                fn = self.grad_fns[n["id"]]
+                n["saved_shapes"], n["freed"] = saved_shapes(fn), fn.saved_shapes is None
         if not self.nodes:
             self.view.message = ("no minigrad operation recorded a graph inside the block; "
                                  "do the inputs have requires_grad=True?")

@@ -66,6 +66,24 @@ def test_live_mode_builds_the_same_graph_and_shows_gradients_arriving():
     expected = sorted(float(p.grad.numpy().max()) for p in model.parameters())
     np.testing.assert_allclose(grads, expected, rtol=1e-6)
     assert [n for n in view.graph["nodes"] if n.get("role") == "output"]
+    # backward() ran inside the block: every op's saved values are gone, as in the export
+    assert [n["freed"] for n in reference["nodes"] if n["kind"] == "op"] == [True] * 4
+    for n in view.graph["nodes"]:
+        if n["kind"] == "op":
+            assert n["freed"] is True and n["saved_shapes"] == [], n
+
+
+def test_live_mode_without_backward_shows_what_the_ops_saved():
+    x = mg.randn(2, 3, requires_grad=True)
+    with GraphView.live() as view:
+        y = (x.tanh() * x).sum()
+    live = {n["op"]: n for n in view.graph["nodes"] if n["kind"] == "op"}
+    reference = {n["op"]: n for n in mg.graph(y)["nodes"] if n["kind"] == "op"}
+    assert sorted(live) == sorted(reference) == ["mul", "sum", "tanh"]
+    for op in live:
+        assert live[op]["freed"] is reference[op]["freed"] is False
+        assert live[op]["saved_shapes"] == reference[op]["saved_shapes"]
+    assert live["tanh"]["saved_shapes"] == [[2, 3]]       # tanh keeps its output
 
 
 def test_live_mode_with_nothing_recorded_says_so():

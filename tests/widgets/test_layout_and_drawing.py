@@ -118,3 +118,22 @@ def test_a_box_is_as_wide_as_the_note_under_it():
         if note:
             box = float(next(group.iter(SVG + "rect")).get("width"))
             assert box >= 6.4 * len(note[0].text), note[0].text
+
+
+def test_a_version_lost_to_an_in_place_change_and_an_empty_gradient_are_drawn():
+    w = mg.randn(3, requires_grad=True)
+    a = w * 2
+    first = a.sum()
+    a.mul_(3)                      # the version `first` used is overwritten: no values
+    g = mg.graph(first + a.sum())
+    [old] = [n for n in g["nodes"] if "before an in-place change" in n["label"]]
+    assert old["value"] is None
+    root = ET.fromstring(render_svg(g, values=True))
+    [box] = [el for el in root.iter(SVG + "g") if el.get("data-id") == old["id"]]
+    assert "mean" not in "".join(box.itertext())
+    empty = mg.zeros(0, requires_grad=True)
+    loss = (empty * 2).sum()
+    loss.backward()
+    g = mg.graph(loss)
+    assert [n["grad"]["numel"] for n in g["nodes"] if n.get("role") == "parameter"] == [0]
+    ET.fromstring(render_svg(g, values=True))
