@@ -464,11 +464,11 @@ class Trace:
         return self._rebuild_result(outputs)
 
     def graph(self):
-        """The static graph as plain data, in `minigrad.graph()`'s format (no values);
+        """The static graph as plain data, in the schema of `minigrad.export` (no values);
         `widgets.GraphView(trace)` draws it."""
         nodes, edges, ids = [], [], {}
 
-        def tensor_node(ref, shape, dtype, role, label=""):
+        def add_tensor(ref, shape, dtype, role, label=""):
             if ref not in ids:
                 ids[ref] = f"t{len(ids)}"
                 flows = bool(self.grad_flows.get(ref, False))
@@ -480,18 +480,18 @@ class Trace:
         def value(ref):
             kind, k = ref
             if kind == "in":
-                return tensor_node(ref, self._input_kinds[k][0], self._input_kinds[k][1],
+                return add_tensor(ref, self._input_kinds[k][0], self._input_kinds[k][1],
                                    "input", f"input {k}")
             if kind == "cap":
                 t = self.captured[k]
-                return tensor_node(ref, t.shape, t.data.dtype,
+                return add_tensor(ref, t.shape, t.data.dtype,
                                    "parameter" if t.requires_grad else "input", "captured")
             if kind == "new":
                 constant = self._blank[self._constant_slots[ref] - self._first_blank]
-                return tensor_node(ref, constant.shape, constant.dtype, "input", "constant")
+                return add_tensor(ref, constant.shape, constant.dtype, "input", "constant")
             step = self.steps[k]
             role = "output" if ref in self.outputs else "intermediate"
-            return tensor_node(ref, step.shape, step.dtype, role)
+            return add_tensor(ref, step.shape, step.dtype, role)
 
         for j, step in enumerate(self.steps):
             if step is None:

@@ -1,7 +1,8 @@
-"""The functions of the `minigrad` namespace that are not Tensor methods or constructors,
-as `torch.functional` and `torch`'s own functions are: joining and stacking, broadcasting
-helpers, einsum, meshgrid, searchsorted, and the functions that mirror a Tensor method
-(`minigrad.exp(x)` is `x.exp()`).
+"""Functions of the `minigrad` namespace, as in `torch` and `torch.functional`: the ones
+that mirror a Tensor method (`minigrad.exp(x)` is `x.exp()`, listed in METHODS), and
+joining, broadcasting helpers, einsum, meshgrid and searchsorted. Constructors are in
+`creation`; `where`, `cat`, `stack`, `maximum`, `minimum` and `lerp`, which Tensor methods
+use too, are in `tensor`.
 """
 import numpy as np
 
@@ -23,7 +24,7 @@ METHODS = [name for name in (
         "expand_as flip roll tril triu narrow unbind split chunk "
         "unflatten index_select gather scatter scatter_add masked_fill nonzero "
         "sin cos log1p expm1 log2 rsqrt reciprocal erf floor ceil round trunc sign neg "
-        "negative square clamp_min clamp_max lerp logical_and logical_or logical_xor "
+        "negative square clamp_min clamp_max logical_and logical_or logical_xor "
         "logical_not isnan isinf isfinite eq ne lt le gt ge greater greater_equal less "
         "less_equal not_equal equal floor_divide remainder mm bmm dot outer "
         "numel clone detach isclose allclose diag trace var_mean std_mean "
@@ -44,11 +45,11 @@ def einsum(equation, *operands):
     return linalg.Einsum.apply(*operands, equation=equation)
 
 
-def softmax(input, dim, dtype=None):  # noqa: F811  (PyTorch's keyword, not the class)
+def softmax(input, dim, dtype=None):
     return input.softmax(dim, dtype)
 
 
-def log_softmax(input, dim, dtype=None):  # noqa: F811  (PyTorch's keyword)
+def log_softmax(input, dim, dtype=None):
     return input.log_softmax(dim, dtype)
 
 
@@ -161,6 +162,7 @@ def searchsorted(sorted_sequence, input, *, right=False, side=None):
 
 def bucketize(input, boundaries, *, right=False):
     return searchsorted(boundaries, input, right=right)
+
 
 __all__ = METHODS + [
     "matmul", "einsum", "softmax", "log_softmax", "is_tensor", "concat", "concatenate", "hstack",

@@ -960,11 +960,11 @@ class Tensor:
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
         return reductions.Var.apply(self._float_only("var"), dim=dim, keepdim=keepdim,
-                           correction=_correction(unbiased, correction))
+                                    correction=_correction(unbiased, correction))
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
         return reductions.Std.apply(self._float_only("std"), dim=dim, keepdim=keepdim,
-                           correction=_correction(unbiased, correction))
+                                    correction=_correction(unbiased, correction))
 
     def norm(self, p="fro", dim=None, keepdim=False):
         p = 2 if p == "fro" else p
@@ -1169,8 +1169,8 @@ class Tensor:
     def index_select(self, dim, index):
         if index.ndim > 1:
             raise IndexError("index_select(): Index is supposed to be a vector")
-        return shaping.IndexSelect.apply(self, index.reshape(-1) if index.ndim == 0 else index,
-                                   dim=dim)
+        index = index.reshape(-1) if index.ndim == 0 else index
+        return shaping.IndexSelect.apply(self, index, dim=dim)
 
     def scatter(self, dim, index, src=None, value=None):
         src = src if value is None else value
@@ -1865,7 +1865,7 @@ def where(condition, input=None, other=None):
     if isinstance(input, Tensor) or isinstance(other, Tensor):
         input, other = _promote(input, other)
     else:  # two Python numbers: float32 if either is a float, as in PyTorch
-        input, other = _same_dtype([input, other])
+        input, other = _to_one_dtype([input, other])
     return elementwise.Where.apply(condition, input, other)
 
 
@@ -1873,17 +1873,17 @@ def cat(tensors, dim=0):
     """Join tensors along an existing dimension."""
     if not len(tensors):
         raise ValueError("cat(): expected a non-empty list of tensors")
-    return shaping.Cat.apply(*_same_dtype(tensors), dim=dim)
+    return shaping.Cat.apply(*_to_one_dtype(tensors), dim=dim)
 
 
 def stack(tensors, dim=0):
     """Join tensors along a new dimension."""
     if not len(tensors):
         raise RuntimeError("stack expects a non-empty list of tensors")
-    return shaping.Stack.apply(*_same_dtype(tensors), dim=dim)
+    return shaping.Stack.apply(*_to_one_dtype(tensors), dim=dim)
 
 
-def _same_dtype(values):
+def _to_one_dtype(values):
     """Tensors of one dtype, promoted as PyTorch does (ints + floats give floats)."""
     from .creation import tensor  # on the default device, as torch.tensor(v) would be
     ts = [v if isinstance(v, Tensor) else tensor(v) for v in values]

@@ -142,7 +142,7 @@ def _sections(names: list[str], args, configs: list[dict]) -> list[Section]:
 def _cells(section: Section, args, threads: int) -> int:
     suite = get_suite(section.suite)
     lengths = run_lengths(suite, args.quick, args.rounds, args.steps, args.warmup, threads,
-                       section.lengths)
+                          section.lengths)
     keys = section.frameworks or list(suite.frameworks)
     return lengths["rounds"] * len(section.configs) * len(keys)
 

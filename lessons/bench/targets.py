@@ -6,7 +6,7 @@ config), the framework minigrad is compared with, and the bound.
 from __future__ import annotations
 
 from lessons.bench.report import format_value
-from lessons.frameworks import LABELS, lookup
+from lessons.frameworks import LABELS
 
 DIGITS_MLP = {"suite": "mlp", "inputs": 64, "hidden": 128, "depth": 1, "batch": 64}
 DEEP_MLP = {"suite": "mlp", "inputs": 784, "hidden": 512, "depth": 2, "batch": 1024}
@@ -24,7 +24,7 @@ TARGETS = [
     ("small CNN step (conv 3×3, pool, linear)", CNN, "tf-eager", 1.0),
 ]
 REFERENCE_LABELS = {"torch": f"{LABELS['torch']} eager", "numpy": "hand-written NumPy",
-                    "tf-eager": f"{lookup('tf-eager').label} eager (GradientTape)"}
+                    "tf-eager": f"{LABELS['tensorflow']} eager (GradientTape)"}
 
 
 def _matches(result: dict, where: dict) -> bool:

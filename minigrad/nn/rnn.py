@@ -9,7 +9,7 @@ import numbers
 import warnings
 
 from .. import creation
-from ..tensor import Tensor
+from ..tensor import Tensor, cat, stack
 from . import functional as F, init
 from .module import Module, Parameter
 
@@ -48,16 +48,6 @@ def _lstm_step(gi, state, w_hh, b_hh):
 _STEPS = {"RNN_TANH": _rnn_tanh_step, "RNN_RELU": _rnn_relu_step, "GRU": _gru_step,
           "LSTM": _lstm_step}
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "GRU": 3, "LSTM": 4}
-
-
-def _stack(tensors, dim=0):
-    from .. import stack  # minigrad's package imports nn first: look it up when called
-    return stack(tensors, dim)
-
-
-def _cat(tensors, dim=0):
-    from .. import cat
-    return cat(tensors, dim)
 
 
 def _reset(module):
@@ -283,7 +273,7 @@ class RNNBase(Module):
             outputs.append(state[0])
         if reverse:
             outputs.reverse()
-        return _stack(outputs), state
+        return stack(outputs), state
 
     def _forward(self, input, hx):
         if not isinstance(input, Tensor):
@@ -315,9 +305,9 @@ class RNNBase(Module):
                 outputs.append(out)
                 for final, s in zip(finals, state):
                     final.append(s)
-            x = outputs[0] if directions == 1 else _cat(outputs, 2)
+            x = outputs[0] if directions == 1 else cat(outputs, 2)
         output = x.transpose(0, 1) if self.batch_first else x
-        finals = tuple(_stack(f) for f in finals)
+        finals = tuple(stack(f) for f in finals)
         if not batched:
             output = output.squeeze(batch_dim)
             finals = tuple(f.squeeze(1) for f in finals)

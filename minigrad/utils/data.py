@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 
 from .. import creation, dtypes as _dt
-from ..tensor import Tensor
+from ..tensor import Tensor, stack
 
 __all__ = ["Dataset", "TensorDataset", "ConcatDataset", "Subset", "random_split",
            "Sampler", "SequentialSampler", "RandomSampler", "BatchSampler",
@@ -270,11 +270,11 @@ def default_collate(batch):
     """
     elem = batch[0]
     if isinstance(elem, Tensor):
-        return _stack(batch)
+        return stack(batch)
     if isinstance(elem, np.ndarray):
         if elem.dtype.kind in "SUO":
             raise TypeError(_CANNOT_COLLATE.format(elem.dtype.str))
-        return _stack([Tensor(array) for array in batch])
+        return stack([Tensor(array) for array in batch])
     if isinstance(elem, (np.bool_, np.number)):   # before float: np.float64 is a float
         return Tensor(np.asarray(batch))
     if isinstance(elem, float):
@@ -324,11 +324,6 @@ def _like(elem, parts):
         return type(elem)(parts)
     except TypeError:
         return parts
-
-
-def _stack(tensors):
-    from .. import stack  # here, not at the top: minigrad/__init__ defines it after imports
-    return stack(tensors)
 
 
 # ---------------------------------------------------------------------- DataLoader

@@ -14,7 +14,7 @@ The packing functions exist so that PyTorch code fails with that advice instead 
 somewhere less clear.
 """
 from ... import creation
-from ...tensor import Tensor
+from ...tensor import Tensor, cat, stack
 
 __all__ = ["pad_sequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence",
            "unpad_sequence"]
@@ -24,8 +24,6 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     """Stack tensors of shape (L_i, *) into (longest, batch, *), or (batch, longest, *)
     with `batch_first=True`, filling the missing steps with `padding_value` on the
     `padding_side` ("right" or "left"). Gradients flow back into each sequence."""
-    from ... import cat, stack  # defined by the package, after it imports nn
-
     if padding_side not in ("right", "left"):
         raise RuntimeError(f"Expected padding_side to be one of left or right, but got "
                          f"{padding_side}.")
