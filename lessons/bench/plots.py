@@ -19,6 +19,7 @@ import textwrap
 from collections import defaultdict
 from pathlib import Path
 
+from lessons.bench.report import format_duration
 from lessons.frameworks import COLORS, LABELS
 
 
@@ -35,13 +36,6 @@ def _color(key: str, i: int) -> str:
     """The colour of framework or variant ``key`` (``lessons.frameworks``); anything
     else takes one of matplotlib's."""
     return COLORS.get(key, f"C{i % 10}")
-
-
-def _time(us: float) -> str:
-    """A duration in the unit that reads best: 266 µs, 39.3 ms, 20.4 s."""
-    if us < 1e3:
-        return f"{us:.3g} µs"
-    return f"{us / 1e3:.3g} ms" if us < 1e6 else f"{us / 1e6:.3g} s"
 
 
 def _title(text: str, width: int = 80) -> str:
@@ -95,7 +89,7 @@ def step_bars(results: list[dict], path: Path, title: str) -> Path:
                         hatch="//" if ti else None, edgecolor="white" if not ti else "#333",
                         xerr=[[x["median_us"] - x["min_us"]], [x["max_us"] - x["median_us"]]],
                         error_kw={"elinewidth": 0.6, "capsize": 1.5, "ecolor": "#444"})
-                label = f" {_time(x['median_us'])}"
+                label = f" {format_duration(x['median_us'])}"
                 if x.get("ratio_to_torch") is not None:
                     label += f"  {x['ratio_to_torch']:.2f}× {LABELS['torch']}"
                 if x.get("accuracy") is not None:
@@ -146,7 +140,7 @@ def first_call(results: list[dict], path: Path) -> Path | None:
                 color=[_color(x["framework"], i) for i, x in enumerate(rows)],
                 label="steady step (median)")
         for y, f in zip(ys, first):
-            ax.text(f, y - 0.2, f" {_time(f * 1e3)}", va="center", fontsize=6)
+            ax.text(f, y - 0.2, f" {format_duration(f * 1e3)}", va="center", fontsize=6)
         ax.set_yticks(list(ys))
         ax.set_yticklabels(labels, fontsize=7)
         ax.invert_yaxis()

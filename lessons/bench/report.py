@@ -39,6 +39,17 @@ def format_value(value, spec: str) -> str:
     return "—" if value is None else format(value, spec)
 
 
+def format_duration(us) -> str:
+    """A duration given in µs, to three significant digits in the unit that reads best:
+    266 µs, 39.3 ms, 20.4 s (999.6 µs is 1 ms, not 1e+03 µs); a dash where it is missing."""
+    if us is None:
+        return "—"
+    us = float(f"{us:.3g}")
+    if us < 1e3:
+        return f"{us:.3g} µs"
+    return f"{us / 1e3:.3g} ms" if us < 1e6 else f"{us / 1e6:.3g} s"
+
+
 def format_check(value) -> str:
     """A loss with five decimals (as in the README's table); a tiny error as 1.2e-07."""
     if value is None:

@@ -11,15 +11,8 @@ import json
 import sys
 from collections import defaultdict
 
+from lessons.bench.report import format_duration
 from lessons.bench.targets import format_targets
-
-
-def _us(value) -> str:
-    if value is None:
-        return "—"
-    if value < 1e3:
-        return f"{value:.3g} µs"
-    return f"{value / 1e3:.3g} ms" if value < 1e6 else f"{value / 1e6:.3g} s"
 
 
 def _num(value, spec=".2f") -> str:
@@ -57,12 +50,12 @@ def steps_table(results: list[dict]) -> str:
             cells = []
             for t in threads:
                 x = _rows(group[t]).get(key) if t in group else None
-                cells.append(_us(x.get("median_us")) if x else "—")
+                cells.append(format_duration(x.get("median_us")) if x else "—")
             first_call = (r.get("first_call_ms_by_round") or [None])[0]
             accuracy = r.get("accuracy")
             out.append(f"| {r['label']} | " + " | ".join(cells)
                        + f" | {_num(r.get('ratio_to_torch'))} | "
-                       f"{_us(None if first_call is None else first_call * 1e3)} | "
+                       f"{format_duration(None if first_call is None else first_call * 1e3)} | "
                        f"{'—' if accuracy is None else f'{100 * accuracy:.1f}%'} |")
         out.append("")
     return "\n".join(out)

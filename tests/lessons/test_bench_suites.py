@@ -415,3 +415,13 @@ def test_summary_condenses_a_run_for_the_docs():
     assert "| NumPy by hand |" in text and "| minigrad |" in text
     assert "| of peak at N=16 |" in text and "| NumPy |" in text and "100% |" in text
     assert "gpu: skipped: no GPU here" in text and "≤ 1.5× hand-written NumPy" in text
+
+
+def test_durations_read_in_the_unit_that_fits_after_rounding():
+    assert report.format_duration(None) == "—"
+    assert report.format_duration(266.4) == "266 µs"
+    assert report.format_duration(999.4) == "999 µs"
+    assert report.format_duration(999.6) == "1 ms"           # not "1e+03 µs"
+    assert report.format_duration(39_300.0) == "39.3 ms"
+    assert report.format_duration(999_700.0) == "1 s"
+    assert report.format_duration(20_400_000.0) == "20.4 s"
