@@ -487,6 +487,8 @@ def test_lerp_matches_torch(weight):
         compare(lambda T, a, b, w: T.lerp(a, b, w), start, end, np.random.default_rng(1).random(4))
     else:
         compare(lambda T, a, b: a.lerp(b, weight), start, end)
+        # the function takes torch's argument names
+        compare(lambda T, a, b: T.lerp(input=a, end=b, weight=weight), start, end)
 
 
 def test_logical_and_bitwise_ops_match_torch():
