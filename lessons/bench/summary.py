@@ -11,12 +11,8 @@ import json
 import sys
 from collections import defaultdict
 
-from lessons.bench.report import format_duration
+from lessons.bench.report import format_duration, format_value
 from lessons.bench.targets import format_targets
-
-
-def _num(value, spec=".2f") -> str:
-    return "—" if value is None else format(value, spec)
 
 
 def _rows(result: dict) -> dict:
@@ -54,7 +50,7 @@ def steps_table(results: list[dict]) -> str:
             first_call = (r.get("first_call_ms_by_round") or [None])[0]
             accuracy = r.get("accuracy")
             out.append(f"| {r['label']} | " + " | ".join(cells)
-                       + f" | {_num(r.get('ratio_to_torch'))} | "
+                       + f" | {format_value(r.get('ratio_to_torch'), '.2f')} | "
                        f"{format_duration(None if first_call is None else first_call * 1e3)} | "
                        f"{'—' if accuracy is None else f'{100 * accuracy:.1f}%'} |")
         out.append("")
@@ -76,9 +72,9 @@ def ops_table(results: list[dict]) -> str:
             if r.get("median_us") is None:
                 continue
             if c["n"] == small:
-                cells[key][(c["op"], mode, "us")] = _num(r["median_us"], ".3g")
+                cells[key][(c["op"], mode, "us")] = format_value(r["median_us"], ".3g")
             if c["n"] == large:
-                cells[key][(c["op"], mode, "gbs")] = _num(r["metrics"]["GB/s"], ".3g")
+                cells[key][(c["op"], mode, "gbs")] = format_value(r["metrics"]["GB/s"], ".3g")
     ops = list(dict.fromkeys(r["config"]["op"] for r in results))
     out = []
     for what, title in (("us", f"µs per op at {small * small} element(s), forward / forward + "
@@ -103,17 +99,17 @@ def matmul_table(results: list[dict]) -> str:
         sizes = [r["config"]["n"] for r in group]
         peak = group[-1].get("peak_gflops")
         out += [f"**GFLOP/s, {t} thread{'s' * (t > 1)}** (measured peak: "
-                f"{_num(peak, '.1f')} GFLOP/s)", "",
+                f"{format_value(peak, '.1f')} GFLOP/s)", "",
                 "| framework | " + " | ".join(f"N={n}" for n in sizes) + " | of peak at "
                 f"N={sizes[-1]} |", "|---|" + "---:|" * (len(sizes) + 1)]
         for key, r in _rows(group[0]).items():
             cells = []
             for result in group:
                 x = _rows(result)[key]
-                cells.append(_num((x.get("metrics") or {}).get("GFLOP/s"), ".1f"))
+                cells.append(format_value((x.get("metrics") or {}).get("GFLOP/s"), ".1f"))
             last = (_rows(group[-1])[key].get("metrics") or {}).get("of peak")
             out.append(f"| {r['label']} | " + " | ".join(cells)
-                       + f" | {_num(None if last is None else 100 * last, '.0f')}% |")
+                       + f" | {format_value(None if last is None else 100 * last, '.0f')}% |")
         out.append("")
     return "\n".join(out)
 
@@ -129,8 +125,8 @@ def memory_table(results: list[dict]) -> str:
         if r.get("median_us") is None:
             out.append(f"| {r['label']} | skipped or failed | | | |")
             continue
-        out.append(f"| {r['label']} | {_num(r.get('import_mb'), '.0f')} | "
-                   f"{_num(r.get('run_peak_mb'), '.0f')} | {r['median_us'] / 1e6:.3f} | "
+        out.append(f"| {r['label']} | {format_value(r.get('import_mb'), '.0f')} | "
+                   f"{format_value(r.get('run_peak_mb'), '.0f')} | {r['median_us'] / 1e6:.3f} | "
                    f"{100 * r['accuracy']:.1f}% |")
     return "\n".join(out) + "\n"
 
